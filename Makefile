@@ -1,0 +1,129 @@
+# mnemo - GNU Make build. `make` builds lib/libmnemo.{a,so} and bin/mnemo.
+# Targets: all run test bench fuzz clean install setup check-style (see README.md).
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+O       := build
+SANITIZE ?=
+
+PKGS_LIB := sqlite3 libutf8proc libxxhash libcjson
+PKGS_BIN := libmicrohttpd libcurl
+
+CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DMN_BUILDING -Iinclude -fPIC -fvisibility=hidden \
+  -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
+  -MMD -MP -g
+OPT ?= -O2
+CFLAGS ?=
+ifeq ($(CI),true)
+  CFLAGS_BASE += -Werror
+endif
+ifneq ($(SANITIZE),)
+  CFLAGS_BASE += -fsanitize=$(SANITIZE) -fno-omit-frame-pointer
+  LDFLAGS += -fsanitize=$(SANITIZE)
+  O := build-$(subst $(comma),-,$(SANITIZE))
+endif
+comma := ,
+
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_BIN) 2>/dev/null)
+LIBS_LIB   := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null) -lstemmer -lpthread -lm
+LIBS_BIN   := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
+ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
+
+LIB_DIRS := core text index embed store memory
+LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
+BIN_SRC  := $(wildcard src/http/*.c src/mcp/*.c src/cmd/*.c)
+SQL      := $(sort $(wildcard src/store/sql/*.sql))
+GEN_SQL  := $(O)/gen/sql_migrations.c
+
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(O)/gen/sql_migrations.o
+BIN_OBJ  := $(BIN_SRC:%.c=$(O)/%.o)
+
+TEST_SRC := $(wildcard tests/unit/*.c)
+TEST_OBJ := $(TEST_SRC:%.c=$(O)/%.o)
+
+LIBA  := $(O)/lib/libmnemo.a
+LIBSO := $(O)/lib/libmnemo.so
+BIN   := bin/mnemo
+ifneq ($(SANITIZE),)
+  BIN := $(O)/bin/mnemo
+endif
+
+.PHONY: all run test test-unit test-cli bench bench-retrieval fuzz clean install setup \
+        check-style deps
+
+all: $(LIBA) $(LIBSO) $(BIN)
+
+# SIMD kernels get their own instruction sets; the CPU check happens at run time.
+$(O)/src/index/kernels_avx2.o: ALL_CFLAGS += -mavx2 -mfma
+$(O)/src/index/kernels_avx512.o: ALL_CFLAGS += -mavx512f -mavx512bw -mavx512vl -mavx512vnni -mfma
+
+$(O)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c $< -o $@
+
+$(GEN_SQL): $(SQL) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql $(SQL) > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/sql_migrations.o: $(GEN_SQL)
+	$(CC) $(ALL_CFLAGS) -Isrc/store -c $< -o $@
+
+$(LIBA): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(LIBSO): $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	$(CC) -shared -o $@ $^ $(LDFLAGS) $(LIBS_LIB)
+
+$(BIN): $(BIN_OBJ) $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) -o $@ $(BIN_OBJ) $(LIBA) $(LDFLAGS) $(LIBS_BIN) $(LIBS_LIB)
+
+$(O)/test-unit: $(TEST_OBJ) $(LIBA)
+	$(CC) -o $@ $(TEST_OBJ) $(LIBA) $(LDFLAGS) $(LIBS_LIB)
+
+# Setup runs only when something it provides is missing; it is idempotent.
+deps:
+	@sh scripts/setup --check >/dev/null 2>&1 || sh scripts/setup
+
+setup:
+	sh scripts/setup
+
+run: deps
+	$(MAKE) all
+	./bin/mnemo serve
+
+test: deps
+	$(MAKE) all $(O)/test-unit
+	sh tests/run-all $(O)
+
+test-unit: $(O)/test-unit
+	$(O)/test-unit
+
+bench: deps all
+	sh bench/run-all
+
+bench-retrieval: deps all
+	$(MAKE) $(O)/bench/retrieval
+	$(O)/bench/retrieval --out bench/results/retrieval.md
+
+$(O)/bench/retrieval: bench/retrieval/retrieval.c $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
+
+check-style:
+	sh scripts/check-style
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include
+	install -m 755 $(BIN) $(DESTDIR)$(PREFIX)/bin/mnemo
+	install -m 644 $(LIBA) $(LIBSO) $(DESTDIR)$(PREFIX)/lib/
+	install -m 644 include/mnemo.h $(DESTDIR)$(PREFIX)/include/
+	if [ -f models/mnemo-glove100.bin ]; then install -d $(DESTDIR)$(PREFIX)/share/mnemo && \
+	  install -m 644 models/mnemo-glove100.bin $(DESTDIR)$(PREFIX)/share/mnemo/; fi
+
+clean:
+	rm -rf build build-* bin
+
+-include $(shell find $(O) -name '*.d' 2>/dev/null)

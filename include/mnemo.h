@@ -1,0 +1,343 @@
+/* mnemo.h - the one public header of libmnemo, a persistent memory store for LLM apps.
+ *
+ * Conventions (see docs/ARCHITECTURE.md):
+ *  - Every fallible function returns int: MN_OK (0) or a negative MN_E* code.
+ *  - The optional last parameter `mn_err *err` receives a message naming what was wrong
+ *    and a hint; pass NULL when not needed. It is filled without allocating.
+ *  - Strings are UTF-8 and NUL-terminated. Pointers passed in are borrowed for the
+ *    duration of the call unless stated otherwise.
+ *  - Times are milliseconds since the Unix epoch, UTC.
+ *  - mn_db is shared between threads: every function taking an mn_db may be called
+ *    concurrently. Result objects are owned by the caller and are not shared.
+ */
+#ifndef MNEMO_H
+#define MNEMO_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(MN_BUILDING) && defined(__GNUC__)
+#define MN_EXTERN __attribute__((visibility("default")))
+#else
+#define MN_EXTERN
+#endif
+
+#define MN_VERSION "0.1.0"
+
+/* ---- errors ------------------------------------------------------------------------------ */
+
+/* X(name, number, description). Numbers are never reused. */
+#define MN_ERRNO_MAP(X)                                                                      \
+    X(EINVAL, -1, "invalid argument")                                                        \
+    X(ENOMEM, -2, "out of memory")                                                           \
+    X(ENOTFOUND, -3, "not found")                                                            \
+    X(ETOOBIG, -4, "value over its limit")                                                   \
+    X(EIO, -5, "input/output error")                                                         \
+    X(ECORRUPT, -6, "database file is corrupt")                                              \
+    X(EBUSY, -7, "busy, try again")                                                          \
+    X(EUTF8, -8, "invalid UTF-8")                                                            \
+    X(ESCHEMA, -9, "unsupported schema version")                                             \
+    X(ECLOSED, -10, "handle is closed")                                                      \
+    X(EUNAVAIL, -11, "service unavailable")                                                  \
+    X(EEXIST, -12, "already exists")                                                         \
+    X(EFULL, -13, "storage is full")                                                         \
+    X(EDIM, -14, "vector dimension mismatch")                                                \
+    X(EPARSE, -15, "malformed input")                                                        \
+    X(ERANGE, -16, "value out of range")                                                     \
+    X(ENOMODEL, -17, "embedding model not available")                                        \
+    X(EAUTH, -18, "not authenticated")                                                       \
+    X(EPERM, -19, "not permitted")                                                           \
+    X(ETIMEOUT, -20, "timed out")                                                            \
+    X(EPROVIDER, -21, "remote provider failed")                                              \
+    X(ERATE, -22, "rate limit exceeded")                                                     \
+    X(EINTERNAL, -23, "internal error")
+
+typedef enum mn_errno {
+    MN_OK = 0,
+#define MN__ERR_ENUM(name, num, desc) MN_##name = (num),
+    MN_ERRNO_MAP(MN__ERR_ENUM)
+#undef MN__ERR_ENUM
+} mn_errno;
+
+/* Error detail. `msg` names the object, what was expected and what was found; `hint` says
+ * how to fix it (may be empty). */
+typedef struct mn_err {
+    int code;
+    char msg[256];
+    char hint[192];
+} mn_err;
+
+/* Static strings; never NULL. "unknown error" / "EUNKNOWN" for codes not in the map. */
+MN_EXTERN const char *mn_strerror(int code);
+MN_EXTERN const char *mn_err_name(int code); /* "ENOTFOUND" */
+MN_EXTERN const char *mn_version(void);
+
+/* ---- enums ------------------------------------------------------------------------------- */
+
+typedef int64_t mn_id;
+
+typedef enum mn_scope { MN_SCOPE_USER = 1, MN_SCOPE_SYSTEM = 2 } mn_scope;
+
+typedef enum mn_kind {
+    MN_KIND_MESSAGE = 1,
+    MN_KIND_PREFERENCE = 2,
+    MN_KIND_FACT = 3,
+    MN_KIND_SUMMARY = 4
+} mn_kind;
+#define MN_KIND_BIT(k) (1u << (k))
+
+typedef enum mn_role { MN_ROLE_NONE = 0, MN_ROLE_USER = 1, MN_ROLE_ASSISTANT = 2 } mn_role;
+
+typedef enum mn_status {
+    MN_STATUS_ACTIVE = 1,
+    MN_STATUS_ARCHIVED = 2,
+    MN_STATUS_SUPERSEDED = 3
+} mn_status;
+#define MN_STATUS_BIT(s) (1u << (s))
+
+typedef enum mn_search_mode {
+    MN_MODE_DEFAULT = 0, /* the best measured mode: hybrid */
+    MN_MODE_HYBRID = 1,
+    MN_MODE_VECTOR = 2,
+    MN_MODE_KEYWORD = 3
+} mn_search_mode;
+
+/* Names used in JSON, the CLI and the store ("message", "archived", ...). Static strings;
+ * NULL for values out of range. The _parse functions return 0 when the name is unknown. */
+MN_EXTERN const char *mn_kind_name(mn_kind k);
+MN_EXTERN const char *mn_role_name(mn_role r);
+MN_EXTERN const char *mn_status_name(mn_status s);
+MN_EXTERN const char *mn_scope_name(mn_scope s);
+MN_EXTERN const char *mn_mode_name(mn_search_mode m);
+MN_EXTERN mn_kind mn_kind_parse(const char *s);
+MN_EXTERN mn_role mn_role_parse(const char *s); /* "" and "none" give MN_ROLE_NONE */
+MN_EXTERN mn_status mn_status_parse(const char *s);
+MN_EXTERN mn_scope mn_scope_parse(const char *s);
+MN_EXTERN int mn_mode_parse(const char *s, mn_search_mode *out_mode); /* MN_EINVAL if unknown */
+
+/* ---- limits ------------------------------------------------------------------------------ */
+
+#define MN_MAX_ID_BYTES 128        /* tenant, user id, session id */
+#define MN_MAX_K 1000              /* search k */
+#define MN_DEFAULT_TEXT_BYTES 32768
+#define MN_DEFAULT_METADATA_BYTES 16384
+#define MN_DEFAULT_BATCH 1000
+#define MN_MAX_SOURCES 4096
+
+/* ---- database ---------------------------------------------------------------------------- */
+
+typedef struct mn_db mn_db;
+
+typedef enum mn_log_level {
+    MN_LOG_DEBUG = 0,
+    MN_LOG_INFO = 1,
+    MN_LOG_WARN = 2,
+    MN_LOG_ERROR = 3
+} mn_log_level;
+
+/* Log callback: `msg` is borrowed for the call only. Called from any thread. */
+typedef void (*mn_log_fn)(void *ctx, mn_log_level level, const char *msg);
+
+typedef struct mn_db_opts {
+    const char *path;         /* SQLite file; NULL: "./mnemo-data/mnemo.db". Parent dir is created. */
+    const char *embedder;     /* "builtin" (default), "mock" (tests only), "none" (keyword only) */
+    const char *model_path;   /* built-in model file; NULL: $MNEMO_MODEL or the default search list */
+    bool sync_normal;         /* true: synchronous=NORMAL (may lose the last commits on power loss) */
+    bool read_only;
+    size_t memory_budget_bytes; /* partitions cache budget; 0: 512 MiB */
+    size_t max_text_bytes;      /* 0: MN_DEFAULT_TEXT_BYTES */
+    size_t max_metadata_bytes;  /* 0: MN_DEFAULT_METADATA_BYTES */
+    size_t max_batch;           /* 0: MN_DEFAULT_BATCH */
+    int commit_delay_us;        /* group commit: extra wait for more writers; 0: none */
+    mn_log_fn log;              /* NULL: silent */
+    void *log_ctx;
+    mn_log_level log_level;
+} mn_db_opts;
+
+MN_EXTERN void mn_db_opts_init(mn_db_opts *o);
+
+/* Opens (creating and migrating when needed) the database. `opts` may be NULL for defaults;
+ * it is copied. On success *out_db is owned by the caller: close with mn_db_close.
+ * Errors: MN_EIO, MN_ECORRUPT, MN_ESCHEMA (file from a newer mnemo), MN_ENOMEM. A missing
+ * built-in model is not an error: vector search is disabled and mn_db_info says why. */
+MN_EXTERN int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err);
+
+/* Waits for pending writes and background work, then frees everything. NULL is a no-op.
+ * No other call on `db` may be running or follow. */
+MN_EXTERN void mn_db_close(mn_db *db);
+
+typedef struct mn_db_info {
+    const char *embedder;    /* static or owned by db: valid until mn_db_close */
+    const char *model_id;    /* e.g. "builtin-glove100-v1"; "" when none */
+    int dim;                 /* 0 when vector search is off */
+    const char *vector_note; /* why vector search is off, or "" */
+    const char *kernel;      /* "avx512", "avx2" or "scalar" */
+    int64_t n_memories;      /* all tenants */
+    int64_t n_partitions;    /* loaded now */
+    size_t partition_bytes;  /* RAM held by loaded partitions */
+    int schema_version;
+} mn_db_info;
+
+MN_EXTERN int mn_db_info_get(mn_db *db, mn_db_info *out_info, mn_err *err);
+
+/* ---- memories ---------------------------------------------------------------------------- */
+
+/* Input for an add. Everything is borrowed for the call. */
+typedef struct mn_memory_in {
+    const char *tenant;        /* NULL: "default" */
+    const char *user_id;       /* required for MN_SCOPE_USER, must be NULL for MN_SCOPE_SYSTEM */
+    mn_scope scope;            /* 0: MN_SCOPE_USER */
+    mn_kind kind;              /* 0: MN_KIND_MESSAGE */
+    mn_role role;
+    const char *session_id;    /* optional */
+    const char *text;          /* required, 1..max_text_bytes of valid UTF-8 */
+    int64_t created_at_ms;     /* 0: now */
+    const char *metadata_json; /* optional JSON object, at most max_metadata_bytes */
+    const mn_id *sources;      /* ids this memory was derived from (summaries, facts) */
+    size_t n_sources;
+    mn_status status;          /* 0: MN_STATUS_ACTIVE */
+} mn_memory_in;
+
+MN_EXTERN void mn_memory_in_init(mn_memory_in *m);
+
+/* One memory as returned by the library. All pointers point into the mn_results that holds
+ * it and live until mn_results_free. Optional strings are NULL when absent. */
+typedef struct mn_memory {
+    mn_id id;
+    const char *tenant;
+    const char *user_id;
+    mn_scope scope;
+    mn_kind kind;
+    mn_role role;
+    mn_status status;
+    const char *session_id;
+    const char *text;
+    const char *metadata_json;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+    const mn_id *sources;
+    size_t n_sources;
+    mn_id superseded_by;       /* 0 when none */
+    bool embedding_pending;    /* stored but not yet embedded by the current model */
+} mn_memory;
+
+typedef struct mn_hit {
+    mn_memory mem;
+    double score;          /* final ranking score, higher is better */
+    double score_keyword;  /* normalised BM25 part in [0,1], 0 when not matched */
+    double score_vector;   /* cosine similarity, 0 when not used */
+} mn_hit;
+
+/* A list of memories. Owned by the caller; free with mn_results_free. */
+typedef struct mn_results {
+    size_t n;
+    mn_hit *hits;
+    int64_t total;          /* list: number of memories matching the filters */
+    mn_id next_after;       /* list: cursor for the next page, 0 when this is the last */
+    mn_search_mode mode;    /* search: the mode that ran (vector falls back to keyword) */
+    const char *note;       /* search: e.g. why vector search was skipped; "" otherwise */
+    void *priv_;            /* internal */
+} mn_results;
+
+MN_EXTERN void mn_results_free(mn_results *r); /* NULL is a no-op */
+
+/* Adds one memory. Returns after the write is durable (committed). *out_id gets its id.
+ * Errors: MN_EINVAL (missing/bad field, message names it), MN_EUTF8, MN_ETOOBIG, MN_EIO,
+ * MN_EFULL. Nothing is stored on error. */
+MN_EXTERN int mn_memory_add(mn_db *db, const mn_memory_in *m, mn_id *out_id, mn_err *err);
+
+/* Adds n memories in one transaction: all or none. out_ids (may be NULL) receives n ids.
+ * On a validation error err->msg names the index of the first bad item. */
+MN_EXTERN int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n,
+                                  mn_id *out_ids, mn_err *err);
+
+/* Fetches one memory of (tenant, user_id). user_id NULL means the system scope.
+ * MN_ENOTFOUND when it does not exist or belongs to another user or tenant. */
+MN_EXTERN int mn_memory_get(mn_db *db, const char *tenant, const char *user_id, mn_id id,
+                            mn_results **out, mn_err *err);
+
+typedef struct mn_filter {
+    const char *tenant;     /* NULL: "default" */
+    const char *user_id;    /* NULL with scope MN_SCOPE_SYSTEM */
+    mn_scope scope;         /* 0: MN_SCOPE_USER */
+    unsigned kinds;         /* MN_KIND_BIT mask; 0: all kinds */
+    unsigned statuses;      /* MN_STATUS_BIT mask; 0: active only */
+    const char *session_id; /* NULL: any */
+    int64_t since_ms;       /* inclusive; 0: unbounded */
+    int64_t until_ms;       /* exclusive; 0: unbounded */
+} mn_filter;
+
+MN_EXTERN void mn_filter_init(mn_filter *f);
+
+/* Lists memories matching f, newest first, `limit` (1..MN_MAX_K) per page. Pass
+ * after = 0 for the first page and results->next_after for the next one. */
+MN_EXTERN int mn_memory_list(mn_db *db, const mn_filter *f, mn_id after, int limit,
+                             mn_results **out, mn_err *err);
+
+/* Changes a memory. NULL/0 fields are left as they are. The previous version is kept in the
+ * memory's history. */
+typedef struct mn_memory_patch {
+    const char *text;
+    const char *metadata_json;
+    mn_status status;
+} mn_memory_patch;
+
+MN_EXTERN int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id id,
+                               const mn_memory_patch *patch, mn_err *err);
+
+/* Deletes one memory for good. MN_ENOTFOUND as for get. */
+MN_EXTERN int mn_memory_delete(mn_db *db, const char *tenant, const char *user_id, mn_id id,
+                               mn_err *err);
+
+/* Deletes every memory of a user of a tenant. *out_n (may be NULL) gets the count.
+ * Forgetting a user with no memories is not an error (count 0). */
+MN_EXTERN int mn_user_forget(mn_db *db, const char *tenant, const char *user_id,
+                             int64_t *out_n, mn_err *err);
+
+/* ---- search ------------------------------------------------------------------------------ */
+
+typedef struct mn_search_opts {
+    mn_filter filter;
+    const char *query;      /* required, 1..max_text_bytes */
+    int k;                  /* 1..MN_MAX_K; 0: 10 */
+    mn_search_mode mode;
+    double min_score;       /* drop hits scoring below; 0: keep all */
+} mn_search_opts;
+
+MN_EXTERN void mn_search_opts_init(mn_search_opts *o);
+
+/* Returns up to k memories best matching the query, best first. An unknown user gives an
+ * empty result, not an error. */
+MN_EXTERN int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err);
+
+/* ---- export / import --------------------------------------------------------------------- */
+
+/* Sink for export: write len bytes; return 0 or a negative MN_E* code to stop. */
+typedef int (*mn_write_fn)(void *ctx, const char *buf, size_t len);
+
+/* Writes the memories of one user (user_id NULL: every memory of the tenant, system scope
+ * included) as NDJSON, one memory object per line, oldest first. */
+MN_EXTERN int mn_export(mn_db *db, const char *tenant, const char *user_id, mn_write_fn write,
+                        void *ctx, mn_err *err);
+
+typedef struct mn_import_stats {
+    int64_t n_lines;
+    int64_t n_added;
+} mn_import_stats;
+
+/* Imports NDJSON as written by mn_export into `tenant` (NULL: "default"; a "tenant" field in
+ * the lines is ignored). New ids are assigned; `sources` are remapped to the new ids of the
+ * same import. Validates every line first and stores nothing when one is bad (the message
+ * names the line). `data` is borrowed. */
+MN_EXTERN int mn_import(mn_db *db, const char *tenant, const char *data, size_t len,
+                        mn_import_stats *out_stats, mn_err *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* MNEMO_H */

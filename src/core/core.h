@@ -1,0 +1,145 @@
+/* core.h - the base layer every subsystem uses: counting allocator, errors, growable buffers,
+ * arenas, time, logging, hashing, UTF-8 checks. Nothing here includes anything outside core/
+ * except the public header's plain types. */
+#ifndef MN_CORE_H
+#define MN_CORE_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "mnemo.h"
+
+#if defined(__GNUC__)
+#define MN_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define MN_UNUSED __attribute__((unused))
+#else
+#define MN_PRINTF(a, b)
+#define MN_UNUSED
+#endif
+
+#define MN_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define MN_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define MN_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ---- allocator (alloc.c) -------------------------------------------------------------------
+ * Every allocation of the project goes through these. They count live bytes (the
+ * memory_bytes metric and the leak check of every test) and support fault injection: after
+ * mn__alloc_fail_after(n), the n-th following allocation fails (returns NULL). */
+void *mn__malloc(size_t n);
+void *mn__calloc(size_t count, size_t size);
+void *mn__realloc(void *p, size_t n);
+void mn__free(void *p);
+char *mn__strdup(const char *s);              /* NULL in gives NULL out */
+char *mn__strndup(const char *s, size_t n);   /* copies at most n bytes, always terminated */
+int64_t mn__alloc_live_bytes(void);
+int64_t mn__alloc_live_blocks(void);
+void mn__alloc_fail_after(int64_t n);         /* n <= 0 disables */
+
+/* ---- errors (err.c) ------------------------------------------------------------------------
+ * mn__err_set fills err (may be NULL) and returns code, so callers write
+ *   return mn__err_set(err, MN_EINVAL, "hint text", "user id is empty");
+ * `hint` may be NULL. */
+int mn__err_set(mn_err *err, int code, const char *hint, const char *fmt, ...) MN_PRINTF(4, 5);
+void mn__err_clear(mn_err *err);
+/* Prefixes an existing message: "item 3: <old message>". */
+void mn__err_prefix(mn_err *err, const char *fmt, ...) MN_PRINTF(2, 3);
+
+/* ---- growable buffer (buf.c) ---------------------------------------------------------------
+ * A byte buffer with a hard maximum; growing past it returns MN_ETOOBIG and leaves the
+ * buffer unchanged. Always NUL-terminated after a successful append. Release with
+ * mn__buf_release. */
+typedef struct mn__buf {
+    char *data;
+    size_t len;
+    size_t cap;
+    size_t max;
+} mn__buf;
+
+void mn__buf_init(mn__buf *b, size_t max);
+void mn__buf_release(mn__buf *b);
+int mn__buf_reserve(mn__buf *b, size_t extra);
+int mn__buf_append(mn__buf *b, const void *p, size_t n);
+int mn__buf_puts(mn__buf *b, const char *s);
+int mn__buf_putc(mn__buf *b, char c);
+int mn__buf_printf(mn__buf *b, const char *fmt, ...) MN_PRINTF(2, 3);
+int mn__buf_vprintf(mn__buf *b, const char *fmt, va_list ap);
+/* Appends s as a JSON string literal with quotes and escapes. */
+int mn__buf_json_str(mn__buf *b, const char *s, size_t n);
+/* Takes the data out: caller frees with mn__free; the buffer is reset. */
+char *mn__buf_take(mn__buf *b, size_t *out_len);
+
+/* ---- arena (arena.c) -----------------------------------------------------------------------
+ * Bump allocator for scratch and results: many allocations, one release. Not thread-safe. */
+typedef struct mn__arena_block mn__arena_block;
+typedef struct mn__arena {
+    mn__arena_block *head;
+    size_t block_size;
+    size_t total;
+} mn__arena;
+
+void mn__arena_init(mn__arena *a, size_t block_size);
+void mn__arena_release(mn__arena *a);
+void *mn__arena_alloc(mn__arena *a, size_t n);   /* 16-byte aligned, NULL on OOM */
+char *mn__arena_strdup(mn__arena *a, const char *s);  /* NULL in gives NULL out */
+char *mn__arena_strndup(mn__arena *a, const char *s, size_t n);
+
+/* ---- time (time.c) -------------------------------------------------------------------------*/
+int64_t mn__now_ms(void);        /* wall clock, ms since the epoch */
+int64_t mn__mono_ns(void);       /* monotonic clock */
+/* "2023-05-08T13:56:00Z" (ms dropped when zero, else ".123Z"); out needs 32 bytes. */
+void mn__fmt_time_iso(int64_t ms, char out[32]);
+/* "8 May 2023"; out needs 32 bytes. */
+void mn__fmt_date_human(int64_t ms, char out[32]);
+/* Parses RFC 3339 / ISO 8601 ("2023-05-08", "2023-05-08T13:56:00Z", "...+02:00", fractional
+ * seconds) or an integer of ms since the epoch. MN_EINVAL when unparseable. */
+int mn__parse_time(const char *s, int64_t *out_ms);
+
+/* ---- logging (log.c) -----------------------------------------------------------------------*/
+typedef struct mn__logger {
+    mn_log_fn fn;
+    void *ctx;
+    mn_log_level level;
+} mn__logger;
+
+void mn__log(const mn__logger *lg, mn_log_level level, const char *fmt, ...) MN_PRINTF(3, 4);
+
+/* ---- hashing (hash.c) ----------------------------------------------------------------------*/
+uint64_t mn__hash64(const void *p, size_t n, uint64_t seed);
+uint32_t mn__hash32(const void *p, size_t n, uint32_t seed);
+
+/* String-keyed hash map (open addressing, owns copies of its keys, values are borrowed
+ * pointers). Not thread-safe. */
+typedef struct mn__hmap_slot {
+    char *key;
+    size_t key_len;
+    uint64_t hash;
+    void *val;
+} mn__hmap_slot;
+
+typedef struct mn__hmap {
+    mn__hmap_slot *slots;
+    size_t cap;   /* power of two, or 0 */
+    size_t n;
+    size_t n_tomb;
+} mn__hmap;
+
+void mn__hmap_init(mn__hmap *m);
+void mn__hmap_release(mn__hmap *m);     /* frees keys; values are the caller's */
+void *mn__hmap_get(const mn__hmap *m, const char *key, size_t key_len);
+int mn__hmap_put(mn__hmap *m, const char *key, size_t key_len, void *val); /* replaces */
+void *mn__hmap_del(mn__hmap *m, const char *key, size_t key_len);          /* old value */
+/* Iteration: for (i = 0; i < m->cap; i++) if (mn__hmap_live(m, i)) ... */
+int mn__hmap_live(const mn__hmap *m, size_t i);
+
+/* ---- UTF-8 (utf8.c) ------------------------------------------------------------------------*/
+/* 1 when s[0..n) is well-formed UTF-8 (no overlongs, surrogates or NUL bytes). On failure
+ * *out_bad_at (may be NULL) gets the byte offset of the first bad sequence. */
+int mn__utf8_valid(const char *s, size_t n, size_t *out_bad_at);
+
+/* ---- ids (ids.c) ---------------------------------------------------------------------------
+ * Checks a tenant/user/session id: 1..MN_MAX_ID_BYTES bytes of printable UTF-8 without
+ * control characters. `what` names it in the message ("user id"). */
+int mn__check_id(const char *what, const char *id, mn_err *err);
+
+#endif /* MN_CORE_H */

@@ -1,0 +1,103 @@
+/* index.h - in-memory search structures: vector kernels (scalar reference + AVX2/AVX-512
+ * variants chosen at run time), bounded top-k, flat vector sets with int8 scan and float
+ * re-rank, the BM25 inverted index, and score fusion. No I/O, no locking: the engine owns
+ * the locks. */
+#ifndef MN_INDEX_H
+#define MN_INDEX_H
+
+#include "../core/core.h"
+
+/* ---- kernels (kernels.c, kernels_avx2.c, kernels_avx512.c) ----------------------------- */
+typedef struct mn__kernels {
+    const char *name; /* "scalar", "avx2", "avx512" */
+    float (*dot_f32)(const float *a, const float *b, size_t d);
+    int32_t (*dot_i8)(const int8_t *a, const int8_t *b, size_t d);
+    /* out[i] = dot(q, base + i*d) for i < n */
+    void (*scan_f32)(const float *q, const float *base, size_t n, size_t d, float *out);
+    void (*scan_i8)(const int8_t *q, const int8_t *base, size_t n, size_t d, int32_t *out);
+} mn__kernels;
+
+const mn__kernels *mn__kernels_best(void);   /* chosen once per process, by CPU features */
+const mn__kernels *mn__kernels_scalar(void);
+/* A named variant when this CPU supports it, else NULL (tests compare each with scalar). */
+const mn__kernels *mn__kernels_named(const char *name);
+
+/* Symmetric int8 quantisation: out[i] = round(v[i] / scale), scale = max|v| / 127. */
+void mn__quantize_i8(const float *v, size_t d, int8_t *out, float *out_scale);
+/* Scales v to unit length in place; leaves a zero vector as it is. Returns the old norm. */
+float mn__normalize(float *v, size_t d);
+
+/* ---- top-k (topk.c) ------------------------------------------------------------------- */
+/* Keeps the k largest (score, idx) pairs seen; ties broken by the smaller idx. */
+typedef struct mn__topk {
+    int k;
+    int n;
+    float *score;
+    uint32_t *idx;
+} mn__topk;
+
+int mn__topk_init(mn__topk *t, int k);
+void mn__topk_release(mn__topk *t);
+void mn__topk_reset(mn__topk *t);
+void mn__topk_push(mn__topk *t, float score, uint32_t idx);
+/* Sorts the kept pairs best first (score desc, idx asc). */
+void mn__topk_sort(mn__topk *t);
+
+/* ---- flat vector set (vecset.c) -------------------------------------------------------- */
+/* Dense rows 0..n-1 of unit vectors, kept as float32 and as int8 with one scale per row. */
+typedef struct mn__vecset {
+    int dim;
+    size_t n, cap;
+    float *f32;
+    int8_t *i8;
+    float *scale;
+} mn__vecset;
+
+void mn__vecset_init(mn__vecset *v, int dim);
+void mn__vecset_release(mn__vecset *v);
+/* Appends row n (v must have dim floats; a NULL v appends a zero row = "no vector"). */
+int mn__vecset_add(mn__vecset *v, const float *vec);
+void mn__vecset_set(mn__vecset *v, size_t row, const float *vec);
+size_t mn__vecset_bytes(const mn__vecset *v);
+/* Exact cosine for every row: out[i] = dot(q, row i) for rows with mask[i] != 0 (mask may be
+ * NULL = all), -2 for the others. */
+void mn__vecset_score_all(const mn__vecset *v, const float *q, const uint8_t *mask,
+                          float *out);
+/* Top-k rows by cosine: int8 scan, then float32 re-rank of the best candidates. */
+int mn__vecset_topk(const mn__vecset *v, const float *q, const uint8_t *mask, mn__topk *out);
+
+/* ---- BM25 (bm25.c) -------------------------------------------------------------------- */
+typedef struct mn__bm25 mn__bm25;
+
+typedef struct mn__term {
+    const char *s;
+    uint32_t len;
+} mn__term;
+
+int mn__bm25_new(float k1, float b, mn__bm25 **out);
+void mn__bm25_free(mn__bm25 *bm);
+/* Adds document `doc` (dense ids, must equal the count of documents added so far) with its
+ * terms (duplicates counted as term frequency). */
+int mn__bm25_add(mn__bm25 *bm, uint32_t doc, const mn__term *terms, size_t n_terms);
+/* Removes a document from results and from the collection statistics. */
+void mn__bm25_remove(mn__bm25 *bm, uint32_t doc);
+/* out[d] = BM25 score of each live document for the query terms (0 when no term matches);
+ * out has room for mn__bm25_ndocs() floats and is written entirely. Repeated query terms
+ * count once. Returns the number of documents with a score > 0. */
+size_t mn__bm25_score_all(const mn__bm25 *bm, const mn__term *q, size_t n_q, float *out);
+uint32_t mn__bm25_ndocs(const mn__bm25 *bm);
+/* Document frequency of a term (0 when unknown) and the live document count: for idf. */
+uint32_t mn__bm25_df(const mn__bm25 *bm, const char *term, uint32_t len);
+uint32_t mn__bm25_nlive(const mn__bm25 *bm);
+size_t mn__bm25_bytes(const mn__bm25 *bm);
+
+/* ---- fusion (fusion.c) ---------------------------------------------------------------- */
+/* Blend: score = w_kw * kw[i]/max(kw) + (1 - w_kw) * vec[i]; rows with mask 0 skipped; rows
+ * where neither signal fired (kw 0 and vec <= min_vec) skipped. Pushes into t. */
+void mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                    float w_kw, float min_vec, mn__topk *t);
+/* Reciprocal rank fusion with constant c (60 is usual) of two dense score arrays. */
+int mn__fuse_rrf(const float *kw, const float *vec, const uint8_t *mask, size_t n, float c,
+                 mn__topk *t);
+
+#endif /* MN_INDEX_H */

@@ -1,0 +1,112 @@
+/* store.h - durability layer: one ops table, one backend per file (store_sqlite.c, later
+ * store_pg.c). The store is the source of truth; the engine (src/memory) caches partitions
+ * built from it. Every write returns only after its transaction has committed. */
+#ifndef MN_STORE_H
+#define MN_STORE_H
+
+#include <stdbool.h>
+
+#include "../core/core.h"
+
+typedef struct mn__store mn__store;
+
+/* The key of a partition: the memories of one user, or the system memories, of a tenant. */
+typedef struct mn__pkey {
+    const char *tenant;
+    mn_scope scope;
+    const char *user_id; /* NULL for MN_SCOPE_SYSTEM */
+} mn__pkey;
+
+/* One memory row. For writes every pointer is borrowed for the call; for reads strings and
+ * arrays live in the arena passed to the call. */
+typedef struct mn__row {
+    mn_id id;
+    const char *tenant;
+    const char *user_id;
+    mn_scope scope;
+    mn_kind kind;
+    mn_role role;
+    mn_status status;
+    const char *session_id;
+    const char *text;
+    const char *metadata_json;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+    const mn_id *sources;
+    size_t n_sources;
+    mn_id superseded_by;
+    const char *embed_model; /* NULL: embedding pending */
+    const float *embedding;  /* dim floats, or NULL */
+    int dim;
+} mn__row;
+
+/* Fields of an update; NULL/0 leave a field unchanged. The old version goes to history. */
+typedef struct mn__row_patch {
+    const char *text;
+    const char *metadata_json;
+    mn_status status;
+    mn_id superseded_by;
+    bool clear_embedding;   /* the text changed: embedding becomes pending */
+    const char *embed_model;
+    const float *embedding;
+    int dim;
+} mn__row_patch;
+
+typedef struct mn__store_cfg {
+    bool sync_normal;
+    bool read_only;
+    int commit_delay_us;
+    const mn__logger *log;
+} mn__store_cfg;
+
+typedef struct mn__store_stats {
+    int64_t n_memories;
+    int64_t n_commits;       /* transactions committed by the writer */
+    int64_t n_committed_ops; /* write requests they carried: ops/commits = group size */
+    int schema_version;
+    int64_t file_bytes;
+} mn__store_stats;
+
+/* Row callback for scans: return 0 to go on, non-zero to stop (that value is returned). The
+ * row is valid for the call only. */
+typedef int (*mn__row_fn)(void *ctx, const mn__row *row);
+
+struct mn__store_ops {
+    const char *name;
+    int (*open)(const char *uri, const mn__store_cfg *cfg, mn__store **out, mn_err *err);
+    void (*close)(mn__store *s);
+    /* Inserts n rows atomically; sets rows[i].id (monotonic, never reused) and, when 0,
+     * created_at_ms/updated_at_ms. Bumps the partition versions. */
+    int (*put_batch)(mn__store *s, mn__row *rows, size_t n, mn_err *err);
+    /* One row of partition k; MN_ENOTFOUND if absent or in another partition. */
+    int (*get)(mn__store *s, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
+               mn_err *err);
+    /* Every row of a partition, any status, oldest first, with embeddings. */
+    int (*scan_partition)(mn__store *s, const mn__pkey *k, mn__row_fn fn, void *ctx,
+                          mn_err *err);
+    /* Rows matching the filter, newest first, ids < after when after > 0, at most limit;
+     * *out_total counts all matches. Rows live in a. */
+    int (*list)(mn__store *s, const mn_filter *f, mn_id after, int limit, mn__arena *a,
+                mn__row **out_rows, size_t *out_n, int64_t *out_total, mn_err *err);
+    int (*update)(mn__store *s, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err);
+    int (*delete_one)(mn__store *s, const mn__pkey *k, mn_id id, mn_err *err);
+    /* Deletes a whole partition (forget a user); *out_n gets the count. */
+    int (*delete_partition)(mn__store *s, const mn__pkey *k, int64_t *out_n, mn_err *err);
+    /* Every row of a tenant (both scopes), oldest first: export. */
+    int (*scan_tenant)(mn__store *s, const char *tenant, mn__row_fn fn, void *ctx,
+                       mn_err *err);
+    /* Previous versions of a memory, oldest first (text, metadata, status, updated_at). */
+    int (*history)(mn__store *s, const mn__pkey *k, mn_id id, mn__row_fn fn, void *ctx,
+                   mn_err *err);
+    /* Partition version: bumped in every write transaction touching the partition. */
+    int (*version)(mn__store *s, const mn__pkey *k, int64_t *out_version, mn_err *err);
+    int (*stats)(mn__store *s, mn__store_stats *out, mn_err *err);
+};
+
+extern const struct mn__store_ops mn__store_sqlite;
+
+/* Picks the backend for a URI ("postgres://..." later; anything else is a SQLite path). */
+const struct mn__store_ops *mn__store_for_uri(const char *uri);
+
+#endif /* MN_STORE_H */
