@@ -108,7 +108,8 @@ typedef enum mn_search_mode {
 } mn_search_mode;
 
 /* Names used in JSON, the CLI and the store ("message", "archived", ...). Static strings;
- * NULL for values out of range. The _parse functions return 0 when the name is unknown. */
+ * NULL for values out of range. The _parse functions return 0 when the name is unknown,
+ * except mn_role_parse, which returns -1 (0 is MN_ROLE_NONE). */
 MN_EXTERN const char *mn_kind_name(mn_kind k);
 MN_EXTERN const char *mn_role_name(mn_role r);
 MN_EXTERN const char *mn_status_name(mn_status s);
@@ -245,6 +246,19 @@ typedef struct mn_results {
 } mn_results;
 
 MN_EXTERN void mn_results_free(mn_results *r); /* NULL is a no-op */
+
+/* Writes one memory as a compact JSON object, the same shape as an export line (without
+ * the newline). *out is owned by the caller: free it with mn_free. */
+MN_EXTERN int mn_memory_json(const mn_memory *m, char **out, size_t *out_len, mn_err *err);
+
+/* Parses RFC 3339 / ISO 8601 ("2024-05-01", "2024-05-01T10:00:00Z", "...+02:00", fractions)
+ * or an integer of ms since the epoch. MN_EINVAL when unparseable. */
+MN_EXTERN int mn_time_parse(const char *s, int64_t *out_ms);
+/* Formats ms since the epoch as "2024-05-01T10:00:00Z" into out (32 bytes). */
+MN_EXTERN void mn_time_format(int64_t ms, char out[32]);
+
+/* Frees memory the library returned to the caller (strings of mn_memory_json, ...). */
+MN_EXTERN void mn_free(void *p);
 
 /* Adds one memory. Returns after the write is durable (committed). *out_id gets its id.
  * Errors: MN_EINVAL (missing/bad field, message names it), MN_EUTF8, MN_ETOOBIG, MN_EIO,

@@ -143,3 +143,13 @@ int mn__parse_time(const char *s, int64_t *out_ms)
     *out_ms = total * 1000 + ms;
     return MN_OK;
 }
+
+int mn_time_parse(const char *s, int64_t *out_ms)
+{
+    return mn__parse_time(s, out_ms);
+}
+
+void mn_time_format(int64_t ms, char out[32])
+{
+    mn__fmt_time_iso(ms, out);
+}

@@ -1,0 +1,132 @@
+/* memory_int.h - the engine's private structures: the database handle, per-user partitions
+ * (the in-RAM search state built from the store), and the helpers shared by the engine's
+ * files. Lock order: db->mu, then a partition's lock; never the other way round. */
+#ifndef MN_MEMORY_INT_H
+#define MN_MEMORY_INT_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+
+#include "../core/core.h"
+#include "../embed/embed.h"
+#include "../index/index.h"
+#include "../store/store.h"
+#include "../text/text.h"
+
+/* Ranking parameters; the defaults are the best measured on the dev data
+ * (bench/results/retrieval.md, docs/RETRIEVAL.md). */
+typedef struct mn__rank_cfg {
+    float bm25_k1;
+    float bm25_b;
+    float w_keyword;   /* hybrid blend weight of the normalised BM25 score */
+    float min_vec;     /* a vector-only hit needs at least this cosine */
+    bool index_speaker; /* index "<speaker>: <text>" */
+    bool index_date;    /* add the date's words to the keyword index */
+} mn__rank_cfg;
+
+/* One loaded partition. Rows are dense indexes 0..n-1 in load/insert order. */
+typedef struct mn__part {
+    char *key;             /* "tenant\x1f" scope "\x1f" user */
+    char *tenant;
+    char *user_id;         /* NULL for the system scope */
+    mn_scope scope;
+    pthread_rwlock_t lock; /* guards everything below */
+    size_t n, cap;
+    mn_id *ids;
+    int64_t *created;
+    uint8_t *kind;
+    uint8_t *status;
+    uint8_t *alive;        /* 0: deleted or replaced by a newer row of the same id */
+    uint64_t *session;     /* hash of the session id, 0 when none */
+    mn__hmap by_id;        /* 8-byte id -> row + 1 */
+    mn__vecset vecs;
+    mn__bm25 *bm;
+    size_t n_alive;
+    /* owned by db->mu */
+    int refs;
+    bool loaded;
+    int load_rc;
+    bool dropped;          /* removed from the map while in use: freed on last release */
+    bool stale;            /* indexes out of step after a failed insert: rebuild on next use */
+    struct mn__part *lru_prev, *lru_next;
+    size_t bytes;            /* as last accounted in db->parts_bytes */
+    _Atomic size_t cur_bytes; /* as last measured by a writer */
+} mn__part;
+
+struct mn_db {
+    mn_db_opts opts;
+    char *path;
+    char *model_path;
+    mn__logger log;
+    const struct mn__store_ops *sops;
+    mn__store *store;
+    mn__embedder *emb;       /* NULL: keyword only */
+    char *vec_model;         /* embed_model stored with vectors: emb->model_id + recipe */
+    char vector_note[256];
+    mn__rank_cfg rank;
+
+    pthread_mutex_t mu;      /* partitions map, LRU, tokenizer pool, counters */
+    mn__hmap parts;
+    mn__part *lru_head, *lru_tail; /* head = most recently used */
+    size_t parts_bytes;
+    int64_t n_parts;
+
+    pthread_mutex_t tok_mu;  /* the tokenizer pool */
+    mn__tok *tok_pool[16];
+    int n_tok_pool;
+};
+
+/* ---- validate.c --------------------------------------------------------------------- */
+int mn__tenant_or_default(const char *tenant, const char **out, mn_err *err);
+/* Checks scope/user pairing and ids; fills k. */
+int mn__pkey_make(const char *tenant, mn_scope scope, const char *user_id, mn__pkey *out_k,
+                  mn_err *err);
+int mn__check_text(const mn_db *db, const char *what, const char *text, mn_err *err);
+/* Validates a metadata JSON object (size, depth, object type) and returns its compact form
+ * in *out (caller frees with mn__free); NULL/empty input gives *out = NULL. */
+int mn__metadata_normalize(const mn_db *db, const char *json, char **out, mn_err *err);
+int mn__check_memory_in(const mn_db *db, const mn_memory_in *m, mn_err *err);
+
+/* ---- text.c: what gets indexed -------------------------------------------------------- */
+/* The text embedded and keyword-indexed for a row: "<speaker>: <text>" when configured.
+ * Written to b (reset first). */
+int mn__index_text(const mn_db *db, const mn__row *r, mn__buf *b);
+/* Keyword terms (stems, stopwords dropped) of a text, appended to terms/arena. */
+typedef struct mn__terms {
+    mn__term *v;
+    size_t n, cap;
+    mn__arena arena;
+} mn__terms;
+void mn__terms_init(mn__terms *t);
+void mn__terms_release(mn__terms *t);
+int mn__terms_of(mn__tok *tok, const char *text, size_t len, bool keep_stop_if_all,
+                 mn__terms *out);
+mn__tok *mn__tok_acquire(mn_db *db);
+void mn__tok_release(mn_db *db, mn__tok *t);
+/* Embeds with the db's embedder into out (dim floats). MN_ENOMODEL when none. */
+int mn__embed_text(mn_db *db, const char *text, size_t len, float *out, mn_err *err);
+
+/* ---- partition.c ---------------------------------------------------------------------- */
+/* Finds or loads the partition of k and returns it referenced (not locked). */
+int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err);
+/* Returns the partition of k when it is loaded, referenced; NULL otherwise. */
+mn__part *mn__part_peek(mn_db *db, const mn__pkey *k);
+void mn__part_release(mn_db *db, mn__part *p);
+/* Drops the partition of k from the cache (after forget). */
+void mn__part_drop(mn_db *db, const mn__pkey *k);
+/* Adds or replaces a row in a partition; caller holds the write lock. */
+int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r);
+void mn__part_remove_id(mn__part *p, mn_id id);
+/* Index of the live row of id, or -1. Caller holds a lock. */
+long mn__part_find(const mn__part *p, mn_id id);
+void mn__parts_free_all(mn_db *db);
+size_t mn__part_bytes(const mn__part *p);
+
+/* ---- results.c ------------------------------------------------------------------------ */
+int mn__results_new(size_t n, mn_results **out);
+mn__arena *mn__results_arena(mn_results *r);
+/* Copies a store row into hit i (strings into the results' arena). */
+int mn__results_set_row(mn_results *res, size_t i, const mn__row *r, const char *vec_model);
+
+#endif /* MN_MEMORY_INT_H */

@@ -1,0 +1,384 @@
+/* ndjson.c - export and import of memories as NDJSON, one memory object per line. The
+ * line format is documented in docs/ARCHITECTURE.md ("Export format"). */
+#include <cjson/cJSON.h>
+#include <string.h>
+
+#include "memory_int.h"
+
+#define MAX_LINE_BYTES (4u << 20)
+
+typedef struct export_ctx {
+    mn__buf line;
+    mn_write_fn write;
+    void *ctx;
+    int rc;
+} export_ctx;
+
+static int put_row_json(mn__buf *b, const mn__row *r)
+{
+    char t[32];
+    int rc;
+    size_t i;
+    b->len = 0;
+    rc = mn__buf_printf(b, "{\"id\":%lld,\"scope\":\"%s\",\"user_id\":", (long long)r->id,
+                        mn_scope_name(r->scope));
+    if (!rc)
+        rc = r->user_id ? mn__buf_json_str(b, r->user_id, strlen(r->user_id))
+                        : mn__buf_puts(b, "null");
+    if (!rc)
+        rc = mn__buf_printf(b, ",\"kind\":\"%s\",\"role\":", mn_kind_name(r->kind));
+    if (!rc)
+        rc = r->role ? mn__buf_printf(b, "\"%s\"", mn_role_name(r->role))
+                     : mn__buf_puts(b, "null");
+    if (!rc)
+        rc = mn__buf_puts(b, ",\"session_id\":");
+    if (!rc)
+        rc = r->session_id ? mn__buf_json_str(b, r->session_id, strlen(r->session_id))
+                           : mn__buf_puts(b, "null");
+    if (!rc)
+        rc = mn__buf_puts(b, ",\"text\":");
+    if (!rc)
+        rc = mn__buf_json_str(b, r->text, strlen(r->text));
+    mn__fmt_time_iso(r->created_at_ms, t);
+    if (!rc)
+        rc = mn__buf_printf(b, ",\"created_at\":\"%s\",\"status\":\"%s\",\"metadata\":%s", t,
+                            mn_status_name(r->status),
+                            r->metadata_json && *r->metadata_json ? r->metadata_json : "null");
+    if (!rc && r->n_sources) {
+        rc = mn__buf_puts(b, ",\"sources\":[");
+        for (i = 0; !rc && i < r->n_sources; i++)
+            rc = mn__buf_printf(b, "%s%lld", i ? "," : "", (long long)r->sources[i]);
+        if (!rc)
+            rc = mn__buf_putc(b, ']');
+    }
+    if (!rc && r->superseded_by)
+        rc = mn__buf_printf(b, ",\"superseded_by\":%lld", (long long)r->superseded_by);
+    if (!rc)
+        rc = mn__buf_putc(b, '}');
+    return rc;
+}
+
+int mn_memory_json(const mn_memory *m, char **out, size_t *out_len, mn_err *err)
+{
+    mn__row r;
+    mn__buf b;
+    int rc;
+    *out = NULL;
+    memset(&r, 0, sizeof r);
+    r.id = m->id;
+    r.tenant = m->tenant;
+    r.user_id = m->user_id;
+    r.scope = m->scope;
+    r.kind = m->kind;
+    r.role = m->role;
+    r.status = m->status;
+    r.session_id = m->session_id;
+    r.text = m->text ? m->text : "";
+    r.metadata_json = m->metadata_json;
+    r.created_at_ms = m->created_at_ms;
+    r.updated_at_ms = m->updated_at_ms;
+    r.sources = m->sources;
+    r.n_sources = m->n_sources;
+    r.superseded_by = m->superseded_by;
+    mn__buf_init(&b, MAX_LINE_BYTES);
+    rc = put_row_json(&b, &r);
+    if (rc) {
+        mn__buf_release(&b);
+        return mn__err_set(err, rc, NULL, "cannot write memory %lld as JSON: %s",
+                           (long long)m->id, mn_strerror(rc));
+    }
+    *out = mn__buf_take(&b, out_len);
+    return MN_OK;
+}
+
+void mn_free(void *p)
+{
+    mn__free(p);
+}
+
+static int export_row(void *ctx, const mn__row *r)
+{
+    export_ctx *ec = ctx;
+    ec->rc = put_row_json(&ec->line, r);
+    if (!ec->rc)
+        ec->rc = mn__buf_putc(&ec->line, '\n');
+    if (!ec->rc)
+        ec->rc = ec->write(ec->ctx, ec->line.data, ec->line.len);
+    return ec->rc;
+}
+
+int mn_export(mn_db *db, const char *tenant, const char *user_id, mn_write_fn write, void *ctx,
+              mn_err *err)
+{
+    export_ctx ec;
+    mn__pkey k;
+    int rc;
+
+    mn__err_clear(err);
+    if (!write)
+        return mn__err_set(err, MN_EINVAL, NULL, "export needs a write function");
+    mn__buf_init(&ec.line, MAX_LINE_BYTES);
+    ec.write = write;
+    ec.ctx = ctx;
+    ec.rc = 0;
+    if (user_id) {
+        rc = mn__pkey_make(tenant, MN_SCOPE_USER, user_id, &k, err);
+        if (!rc)
+            rc = db->sops->scan_partition(db->store, &k, export_row, &ec, err);
+    } else {
+        rc = mn__tenant_or_default(tenant, &k.tenant, err);
+        if (!rc)
+            rc = db->sops->scan_tenant(db->store, k.tenant, export_row, &ec, err);
+    }
+    if (ec.rc && (!err || err->code != ec.rc))
+        rc = mn__err_set(err, ec.rc, NULL, "export stopped: %s", mn_strerror(ec.rc));
+    mn__buf_release(&ec.line);
+    return rc;
+}
+
+/* ---- import ---------------------------------------------------------------------------- */
+
+typedef struct parsed {
+    cJSON *json;
+    mn_memory_in in;
+    char *meta;     /* owned */
+    mn_id old_id;
+    mn_id *sources; /* owned, old ids until remapped */
+} parsed;
+
+static const char *opt_str(const cJSON *o, const char *name)
+{
+    const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, name);
+    return cJSON_IsString(v) ? v->valuestring : NULL;
+}
+
+static int parse_line(mn_db *db, const char *tenant, const char *s, size_t n, parsed *p,
+                      mn_err *err)
+{
+    const cJSON *v;
+    const char *str;
+    memset(p, 0, sizeof *p);
+    mn_memory_in_init(&p->in);
+    p->json = cJSON_ParseWithLength(s, n);
+    if (!p->json || !cJSON_IsObject(p->json))
+        return mn__err_set(err, MN_EPARSE, "each line must be one JSON object from mnemo export",
+                           "not a JSON object");
+    p->in.tenant = tenant;
+    v = cJSON_GetObjectItemCaseSensitive(p->json, "id");
+    if (cJSON_IsNumber(v))
+        p->old_id = (mn_id)v->valuedouble;
+    str = opt_str(p->json, "scope");
+    p->in.scope = str ? mn_scope_parse(str) : MN_SCOPE_USER;
+    if (!p->in.scope)
+        return mn__err_set(err, MN_EINVAL, "use user or system", "unknown scope '%.32s'", str);
+    p->in.user_id = p->in.scope == MN_SCOPE_USER ? opt_str(p->json, "user_id") : NULL;
+    str = opt_str(p->json, "kind");
+    p->in.kind = str ? mn_kind_parse(str) : MN_KIND_MESSAGE;
+    if (!p->in.kind)
+        return mn__err_set(err, MN_EINVAL, "use message, preference, fact or summary",
+                           "unknown kind '%.32s'", str);
+    str = opt_str(p->json, "role");
+    p->in.role = mn_role_parse(str);
+    if ((int)p->in.role < 0)
+        return mn__err_set(err, MN_EINVAL, "use user or assistant", "unknown role '%.32s'", str);
+    str = opt_str(p->json, "status");
+    p->in.status = str ? mn_status_parse(str) : MN_STATUS_ACTIVE;
+    if (!p->in.status)
+        return mn__err_set(err, MN_EINVAL, "use active, archived or superseded",
+                           "unknown status '%.32s'", str);
+    p->in.session_id = opt_str(p->json, "session_id");
+    p->in.text = opt_str(p->json, "text");
+    v = cJSON_GetObjectItemCaseSensitive(p->json, "created_at");
+    if (cJSON_IsString(v)) {
+        if (mn__parse_time(v->valuestring, &p->in.created_at_ms))
+            return mn__err_set(err, MN_EINVAL, "use RFC 3339 such as 2024-05-01T10:00:00Z",
+                               "created_at '%.40s' is not a time", v->valuestring);
+    } else if (cJSON_IsNumber(v)) {
+        p->in.created_at_ms = (int64_t)v->valuedouble;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(p->json, "metadata");
+    if (v && !cJSON_IsNull(v)) {
+        if (!cJSON_IsObject(v))
+            return mn__err_set(err, MN_EINVAL, "metadata must be an object or null",
+                               "metadata is not an object");
+        p->meta = cJSON_PrintUnformatted(v);
+        if (!p->meta)
+            return mn__err_set(err, MN_ENOMEM, NULL, "out of memory");
+        p->in.metadata_json = p->meta;
+    }
+    v = cJSON_GetObjectItemCaseSensitive(p->json, "sources");
+    if (cJSON_IsArray(v)) {
+        int i, ns = cJSON_GetArraySize(v);
+        if (ns > MN_MAX_SOURCES)
+            return mn__err_set(err, MN_ETOOBIG, NULL, "%d sources, limit is %d", ns,
+                               MN_MAX_SOURCES);
+        p->sources = mn__calloc((size_t)ns + 1, sizeof *p->sources);
+        if (!p->sources)
+            return mn__err_set(err, MN_ENOMEM, NULL, "out of memory");
+        for (i = 0; i < ns; i++) {
+            const cJSON *e = cJSON_GetArrayItem(v, i);
+            if (!cJSON_IsNumber(e) || e->valuedouble < 1)
+                return mn__err_set(err, MN_EINVAL, "sources are memory ids",
+                                   "source %d is not a positive id", i);
+            p->sources[i] = (mn_id)e->valuedouble;
+        }
+        p->in.sources = p->sources;
+        p->in.n_sources = (size_t)ns;
+    }
+    return mn__check_memory_in(db, &p->in, err);
+}
+
+static void parsed_release(parsed *p)
+{
+    cJSON_Delete(p->json);
+    mn__free(p->meta);
+    mn__free(p->sources);
+    memset(p, 0, sizeof *p);
+}
+
+/* Old id -> new id, for remapping sources within one import. */
+static mn_id remap(const mn__hmap *ids, mn_id old)
+{
+    void *v = mn__hmap_get(ids, (const char *)&old, sizeof old);
+    return v ? (mn_id)(intptr_t)v : 0;
+}
+
+static int flush(mn_db *db, parsed *batch, size_t n, mn__hmap *ids, mn_import_stats *st,
+                 mn_err *err)
+{
+    mn_memory_in *ins = mn__calloc(n, sizeof *ins);
+    mn_id *out = mn__calloc(n, sizeof *out);
+    size_t i, j;
+    int rc = MN_OK;
+    if (!ins || !out) {
+        rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory importing");
+        goto cleanup;
+    }
+    for (i = 0; i < n; i++) {
+        ins[i] = batch[i].in;
+        for (j = 0; j < ins[i].n_sources; j++) {
+            mn_id nid = remap(ids, batch[i].sources[j]);
+            if (nid)
+                batch[i].sources[j] = nid;
+        }
+    }
+    rc = mn_memory_add_batch(db, ins, n, out, err);
+    if (rc)
+        goto cleanup;
+    for (i = 0; i < n; i++) {
+        st->n_added++;
+        if (batch[i].old_id > 0 &&
+            (rc = mn__hmap_put(ids, (const char *)&batch[i].old_id, sizeof(mn_id),
+                               (void *)(intptr_t)out[i])) != MN_OK) {
+            rc = mn__err_set(err, rc, NULL, "out of memory importing");
+            goto cleanup;
+        }
+    }
+cleanup:
+    mn__free(ins);
+    mn__free(out);
+    return rc;
+}
+
+/* Calls fn for each non-blank line; stops at the first error. */
+typedef int (*line_fn)(void *ctx, int64_t lineno, const char *s, size_t n, mn_err *err);
+
+static int each_line(const char *data, size_t len, line_fn fn, void *ctx, mn_err *err)
+{
+    size_t pos = 0;
+    int64_t lineno = 0;
+    while (pos < len) {
+        const char *nl = memchr(data + pos, '\n', len - pos);
+        size_t end = nl ? (size_t)(nl - data) : len, n = end - pos, i;
+        int rc;
+        lineno++;
+        for (i = 0; i < n; i++)
+            if (data[pos + i] != ' ' && data[pos + i] != '\t' && data[pos + i] != '\r')
+                break;
+        if (i < n) {
+            if (n > MAX_LINE_BYTES)
+                return mn__err_set(err, MN_ETOOBIG, NULL, "line %lld is %zu bytes, limit %u",
+                                   (long long)lineno, n, MAX_LINE_BYTES);
+            rc = fn(ctx, lineno, data + pos, n, err);
+            if (rc)
+                return rc;
+        }
+        pos = end + 1;
+    }
+    return MN_OK;
+}
+
+typedef struct import_ctx {
+    mn_db *db;
+    const char *tenant;
+    parsed *batch;
+    size_t n, cap;
+    mn__hmap ids;
+    mn_import_stats *st;
+    bool store;
+} import_ctx;
+
+static int import_line(void *ctx, int64_t lineno, const char *s, size_t n, mn_err *err)
+{
+    import_ctx *ic = ctx;
+    int rc;
+    ic->st->n_lines++;
+    rc = parse_line(ic->db, ic->tenant, s, n, &ic->batch[ic->n], err);
+    if (rc) {
+        parsed_release(&ic->batch[ic->n]);
+        mn__err_prefix(err, "line %lld", (long long)lineno);
+        return rc;
+    }
+    if (!ic->store) {
+        parsed_release(&ic->batch[ic->n]);
+        return MN_OK;
+    }
+    ic->n++;
+    if (ic->n == ic->cap) {
+        rc = flush(ic->db, ic->batch, ic->n, &ic->ids, ic->st, err);
+        while (ic->n)
+            parsed_release(&ic->batch[--ic->n]);
+        if (rc)
+            mn__err_prefix(err, "line %lld", (long long)lineno);
+    }
+    return rc;
+}
+
+int mn_import(mn_db *db, const char *tenant, const char *data, size_t len,
+              mn_import_stats *out_stats, mn_err *err)
+{
+    import_ctx ic;
+    mn_import_stats st = {0, 0};
+    int rc;
+
+    mn__err_clear(err);
+    if (!data && len)
+        return mn__err_set(err, MN_EINVAL, NULL, "import data is NULL");
+    memset(&ic, 0, sizeof ic);
+    ic.db = db;
+    rc = mn__tenant_or_default(tenant, &ic.tenant, err);
+    if (rc)
+        return rc;
+    ic.cap = db->opts.max_batch;
+    ic.batch = mn__calloc(ic.cap, sizeof *ic.batch);
+    if (!ic.batch)
+        return mn__err_set(err, MN_ENOMEM, NULL, "out of memory importing");
+    mn__hmap_init(&ic.ids);
+    ic.st = &st;
+    /* pass 1 validates every line so that a bad line stores nothing */
+    rc = each_line(data, len, import_line, &ic, err);
+    if (!rc) {
+        st.n_lines = 0;
+        ic.store = true;
+        rc = each_line(data, len, import_line, &ic, err);
+    }
+    if (!rc && ic.n)
+        rc = flush(db, ic.batch, ic.n, &ic.ids, &st, err);
+    while (ic.n)
+        parsed_release(&ic.batch[--ic.n]);
+    mn__free(ic.batch);
+    mn__hmap_release(&ic.ids);
+    if (out_stats)
+        *out_stats = st;
+    return rc;
+}

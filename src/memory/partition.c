@@ -1,0 +1,420 @@
+/* partition.c - per-user partitions: the in-RAM search state (vectors, BM25 postings, row
+ * metadata) built lazily from the store, cached under a memory budget with LRU eviction.
+ * A partition is placed in the map before it is loaded, so a write committed during the
+ * load is either in the load's scan or inserted afterwards by its writer (duplicates are
+ * detected by id). */
+#include <stdatomic.h>
+#include <string.h>
+
+#include "memory_int.h"
+
+static int make_key(const mn__pkey *k, mn__buf *b)
+{
+    mn__buf_init(b, 512);
+    return mn__buf_printf(b, "%s\x1f%d\x1f%s", k->tenant, (int)k->scope,
+                          k->user_id ? k->user_id : "");
+}
+
+size_t mn__part_bytes(const mn__part *p)
+{
+    size_t per_row = sizeof(mn_id) + sizeof(int64_t) + 3 + sizeof(uint64_t) +
+                     sizeof(mn__hmap_slot) * 2;
+    return sizeof *p + p->cap * per_row + mn__vecset_bytes(&p->vecs) +
+           (p->bm ? mn__bm25_bytes(p->bm) : 0);
+}
+
+static void lru_unlink(mn_db *db, mn__part *p)
+{
+    if (p->lru_prev)
+        p->lru_prev->lru_next = p->lru_next;
+    else if (db->lru_head == p)
+        db->lru_head = p->lru_next;
+    if (p->lru_next)
+        p->lru_next->lru_prev = p->lru_prev;
+    else if (db->lru_tail == p)
+        db->lru_tail = p->lru_prev;
+    p->lru_prev = p->lru_next = NULL;
+}
+
+static void lru_push_front(mn_db *db, mn__part *p)
+{
+    p->lru_prev = NULL;
+    p->lru_next = db->lru_head;
+    if (db->lru_head)
+        db->lru_head->lru_prev = p;
+    db->lru_head = p;
+    if (!db->lru_tail)
+        db->lru_tail = p;
+}
+
+static void part_free(mn__part *p)
+{
+    if (!p)
+        return;
+    pthread_rwlock_destroy(&p->lock);
+    mn__free(p->key);
+    mn__free(p->tenant);
+    mn__free(p->user_id);
+    mn__free(p->ids);
+    mn__free(p->created);
+    mn__free(p->kind);
+    mn__free(p->status);
+    mn__free(p->alive);
+    mn__free(p->session);
+    mn__hmap_release(&p->by_id);
+    mn__vecset_release(&p->vecs);
+    mn__bm25_free(p->bm);
+    mn__free(p);
+}
+
+static int part_new(mn_db *db, const mn__pkey *k, const char *key, size_t key_len,
+                    mn__part **out)
+{
+    mn__part *p = mn__calloc(1, sizeof *p);
+    int rc = MN_ENOMEM;
+    if (!p)
+        return MN_ENOMEM;
+    pthread_rwlock_init(&p->lock, NULL);
+    mn__hmap_init(&p->by_id);
+    mn__vecset_init(&p->vecs, db->emb ? db->emb->dim : 0);
+    p->key = mn__strndup(key, key_len);
+    p->tenant = mn__strdup(k->tenant);
+    p->user_id = k->user_id ? mn__strdup(k->user_id) : NULL;
+    p->scope = k->scope;
+    if (!p->key || !p->tenant || (k->user_id && !p->user_id))
+        goto fail;
+    rc = mn__bm25_new(db->rank.bm25_k1, db->rank.bm25_b, &p->bm);
+    if (rc)
+        goto fail;
+    *out = p;
+    return MN_OK;
+fail:
+    part_free(p);
+    return rc;
+}
+
+static int grow_rows(mn__part *p)
+{
+    size_t ncap = p->cap ? p->cap * 2 : 64;
+#define GROW(field)                                                                          \
+    do {                                                                                     \
+        void *nf = mn__realloc(p->field, ncap * sizeof *p->field);                           \
+        if (!nf)                                                                             \
+            return MN_ENOMEM;                                                                \
+        p->field = nf;                                                                       \
+    } while (0)
+    GROW(ids);
+    GROW(created);
+    GROW(kind);
+    GROW(status);
+    GROW(alive);
+    GROW(session);
+#undef GROW
+    p->cap = ncap;
+    return MN_OK;
+}
+
+long mn__part_find(const mn__part *p, mn_id id)
+{
+    void *v = mn__hmap_get(&p->by_id, (const char *)&id, sizeof id);
+    return v ? (long)((uintptr_t)v - 1) : -1;
+}
+
+void mn__part_remove_id(mn__part *p, mn_id id)
+{
+    long i = mn__part_find(p, id);
+    if (i < 0)
+        return;
+    p->alive[i] = 0;
+    p->n_alive--;
+    mn__bm25_remove(p->bm, (uint32_t)i);
+    mn__hmap_del(&p->by_id, (const char *)&id, sizeof id);
+}
+
+/* Appends the date's words ("may 2023") so that keyword queries naming a month or year
+ * match the messages of that time. */
+static int add_date_words(mn__buf *b, int64_t ms)
+{
+    char d[32];
+    mn__fmt_date_human(ms, d);
+    return mn__buf_printf(b, " %s", strchr(d, ' ') ? strchr(d, ' ') + 1 : d);
+}
+
+int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
+{
+    mn__buf text;
+    mn__terms terms;
+    mn__tok *tok = NULL;
+    float *vec = NULL;
+    const float *use_vec = NULL;
+    size_t text_len;
+    long old;
+    size_t i;
+    int rc;
+
+    mn__buf_init(&text, 0);
+    mn__terms_init(&terms);
+    if (p->n == p->cap && (rc = grow_rows(p)) != MN_OK)
+        goto cleanup;
+    rc = mn__index_text(db, r, &text);
+    if (rc)
+        goto cleanup;
+    text_len = text.len; /* the embedded part; date words are for keywords only */
+    if (db->rank.index_date && (rc = add_date_words(&text, r->created_at_ms)) != MN_OK)
+        goto cleanup;
+    tok = mn__tok_acquire(db);
+    if (!tok) {
+        rc = MN_ENOMEM;
+        goto cleanup;
+    }
+    rc = mn__terms_of(tok, text.data, text.len, true, &terms);
+    if (rc)
+        goto cleanup;
+    if (db->emb) {
+        if (r->embedding && r->embed_model && r->dim == db->emb->dim &&
+            !strcmp(r->embed_model, db->vec_model)) {
+            use_vec = r->embedding;
+        } else if (!strcmp(db->emb->name, "builtin") || !strcmp(db->emb->name, "mock")) {
+            /* local embedders are cheap: vectors of another recipe are redone at load */
+            vec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
+            if (!vec) {
+                rc = MN_ENOMEM;
+                goto cleanup;
+            }
+            rc = db->emb->embed(db->emb, text.data, text_len, vec, NULL);
+            if (rc)
+                goto cleanup;
+            use_vec = vec;
+        }
+    }
+    i = p->n;
+    rc = mn__bm25_add(p->bm, (uint32_t)i, terms.v, terms.n);
+    if (rc)
+        goto cleanup;
+    /* from here a failure leaves the indexes out of step: the partition is marked stale
+     * and rebuilt from the store on next use */
+    if (p->vecs.dim && (rc = mn__vecset_add(&p->vecs, use_vec)) != MN_OK) {
+        p->stale = true;
+        goto cleanup;
+    }
+    old = mn__part_find(p, r->id);
+    rc = mn__hmap_put(&p->by_id, (const char *)&r->id, sizeof r->id, (void *)(uintptr_t)(i + 1));
+    if (rc) {
+        p->stale = true;
+        goto cleanup;
+    }
+    if (old >= 0) { /* replaced: an update, or a row seen by both a load and its writer */
+        p->alive[old] = 0;
+        p->n_alive--;
+        mn__bm25_remove(p->bm, (uint32_t)old);
+    }
+    p->ids[i] = r->id;
+    p->created[i] = r->created_at_ms;
+    p->kind[i] = (uint8_t)r->kind;
+    p->status[i] = (uint8_t)r->status;
+    p->alive[i] = 1;
+    p->session[i] = r->session_id ? mn__hash64(r->session_id, strlen(r->session_id), 1) : 0;
+    p->n++;
+    p->n_alive++;
+    atomic_store(&p->cur_bytes, mn__part_bytes(p));
+cleanup:
+    mn__free(vec);
+    mn__tok_release(db, tok);
+    mn__terms_release(&terms);
+    mn__buf_release(&text);
+    return rc;
+}
+
+typedef struct load_ctx {
+    mn_db *db;
+    mn__part *p;
+    int rc;
+} load_ctx;
+
+static int load_row(void *ctx, const mn__row *r)
+{
+    load_ctx *lc = ctx;
+    lc->rc = mn__part_put_row(lc->db, lc->p, r);
+    return lc->rc;
+}
+
+/* Evicts least recently used idle partitions until the budget holds. Caller holds db->mu. */
+static void evict_locked(mn_db *db)
+{
+    mn__part *p = db->lru_tail;
+    while (p && db->parts_bytes > db->opts.memory_budget_bytes) {
+        mn__part *prev = p->lru_prev;
+        if (p->refs == 0 && p->loaded) {
+            lru_unlink(db, p);
+            mn__hmap_del(&db->parts, p->key, strlen(p->key));
+            db->parts_bytes -= p->bytes;
+            db->n_parts--;
+            part_free(p);
+        }
+        p = prev;
+    }
+}
+
+static void unmap_locked(mn_db *db, mn__part *p)
+{
+    lru_unlink(db, p);
+    mn__hmap_del(&db->parts, p->key, strlen(p->key));
+    db->parts_bytes -= p->bytes;
+    db->n_parts--;
+    p->dropped = true;
+}
+
+int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
+{
+    mn__buf key;
+    mn__part *p;
+    load_ctx lc;
+    int rc;
+
+    *out = NULL;
+    rc = make_key(k, &key);
+    if (rc) {
+        mn__buf_release(&key);
+        return mn__err_set(err, rc, NULL, "partition key too long");
+    }
+    for (;;) {
+        pthread_mutex_lock(&db->mu);
+        p = mn__hmap_get(&db->parts, key.data, key.len);
+        if (p && p->loaded && (p->load_rc || p->stale) && p->refs == 0) {
+            unmap_locked(db, p); /* failed or broken: forget it and load again */
+            part_free(p);
+            p = NULL;
+        }
+        if (p) {
+            p->refs++;
+            lru_unlink(db, p);
+            lru_push_front(db, p);
+            pthread_mutex_unlock(&db->mu);
+            /* wait for a load in progress: the loader holds the write lock */
+            pthread_rwlock_rdlock(&p->lock);
+            rc = p->load_rc;
+            pthread_rwlock_unlock(&p->lock);
+            if (rc) {
+                mn__part_release(db, p);
+                mn__buf_release(&key);
+                return mn__err_set(err, rc, "retry; see the server log",
+                                   "loading the memories of user '%.64s' failed: %s",
+                                   k->user_id ? k->user_id : "(system)", mn_strerror(rc));
+            }
+            mn__buf_release(&key);
+            *out = p;
+            return MN_OK;
+        }
+        rc = part_new(db, k, key.data, key.len, &p);
+        if (!rc)
+            rc = mn__hmap_put(&db->parts, key.data, key.len, p);
+        if (rc) {
+            pthread_mutex_unlock(&db->mu);
+            part_free(p);
+            mn__buf_release(&key);
+            return mn__err_set(err, rc, NULL, "out of memory creating a partition");
+        }
+        p->refs = 1;
+        lru_push_front(db, p);
+        db->n_parts++;
+        pthread_rwlock_wrlock(&p->lock);
+        pthread_mutex_unlock(&db->mu);
+        break;
+    }
+    /* load outside db->mu: others wait on this partition only */
+    lc.db = db;
+    lc.p = p;
+    lc.rc = 0;
+    rc = db->sops->scan_partition(db->store, k, load_row, &lc, err);
+    if (!rc && lc.rc)
+        rc = mn__err_set(err, lc.rc, NULL, "indexing a memory of user '%.64s' failed: %s",
+                         k->user_id ? k->user_id : "(system)", mn_strerror(lc.rc));
+    p->load_rc = rc;
+    pthread_rwlock_unlock(&p->lock);
+    pthread_mutex_lock(&db->mu);
+    p->loaded = true;
+    p->bytes = mn__part_bytes(p);
+    db->parts_bytes += p->bytes;
+    evict_locked(db);
+    pthread_mutex_unlock(&db->mu);
+    mn__buf_release(&key);
+    if (rc) {
+        mn__part_release(db, p);
+        return rc;
+    }
+    *out = p;
+    return MN_OK;
+}
+
+mn__part *mn__part_peek(mn_db *db, const mn__pkey *k)
+{
+    mn__buf key;
+    mn__part *p = NULL;
+    if (make_key(k, &key) == MN_OK) {
+        pthread_mutex_lock(&db->mu);
+        p = mn__hmap_get(&db->parts, key.data, key.len);
+        if (p)
+            p->refs++;
+        pthread_mutex_unlock(&db->mu);
+    }
+    mn__buf_release(&key);
+    return p;
+}
+
+void mn__part_release(mn_db *db, mn__part *p)
+{
+    bool free_it = false;
+    if (!p)
+        return;
+    pthread_mutex_lock(&db->mu);
+    p->refs--;
+    if (p->dropped && p->refs == 0) {
+        free_it = true;
+    } else if (p->loaded && !p->dropped) {
+        /* sizes change with writes (cur_bytes is kept by the writers): keep the budget's
+         * account current without taking the partition lock under db->mu */
+        size_t nb = atomic_load(&p->cur_bytes);
+        db->parts_bytes += nb - p->bytes;
+        p->bytes = nb;
+        if (db->parts_bytes > db->opts.memory_budget_bytes)
+            evict_locked(db);
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (free_it)
+        part_free(p);
+}
+
+void mn__part_drop(mn_db *db, const mn__pkey *k)
+{
+    mn__buf key;
+    mn__part *p;
+    bool free_it = false;
+    if (make_key(k, &key) != MN_OK) {
+        mn__buf_release(&key);
+        return;
+    }
+    pthread_mutex_lock(&db->mu);
+    p = mn__hmap_get(&db->parts, key.data, key.len);
+    if (p) {
+        unmap_locked(db, p);
+        free_it = p->refs == 0;
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (free_it)
+        part_free(p);
+    mn__buf_release(&key);
+}
+
+void mn__parts_free_all(mn_db *db)
+{
+    mn__part *p = db->lru_head;
+    while (p) {
+        mn__part *next = p->lru_next;
+        part_free(p);
+        p = next;
+    }
+    db->lru_head = db->lru_tail = NULL;
+    mn__hmap_release(&db->parts);
+    db->parts_bytes = 0;
+    db->n_parts = 0;
+}

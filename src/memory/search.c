@@ -1,0 +1,220 @@
+/* search.c - ranking a user's memories for a query: filters to a row mask, BM25 and cosine
+ * scores over the partition, fusion, top-k, then the rows fetched from the store. */
+#include <string.h>
+
+#include "memory_int.h"
+
+typedef struct cand {
+    mn_id id;
+    float score, kw, vec;
+} cand;
+
+static int check_opts(mn_db *db, const mn_search_opts *o, mn__pkey *k, mn_err *err)
+{
+    int rc;
+    if (!o)
+        return mn__err_set(err, MN_EINVAL, NULL, "search options are NULL");
+    rc = mn__pkey_make(o->filter.tenant, o->filter.scope, o->filter.user_id, k, err);
+    if (rc)
+        return rc;
+    rc = mn__check_text(db, "query", o->query, err);
+    if (rc)
+        return rc;
+    if (o->k < 0 || o->k > MN_MAX_K)
+        return mn__err_set(err, MN_ERANGE, "use a k between 1 and 1000",
+                           "k is %d, allowed 1..%d", o->k, MN_MAX_K);
+    if (!mn_mode_name(o->mode))
+        return mn__err_set(err, MN_EINVAL, "use hybrid, vector or keyword",
+                           "unknown search mode %d", (int)o->mode);
+    if (o->filter.session_id && (rc = mn__check_id("session id", o->filter.session_id, err)))
+        return rc;
+    if (o->filter.since_ms && o->filter.until_ms && o->filter.since_ms >= o->filter.until_ms)
+        return mn__err_set(err, MN_EINVAL, "make 'since' earlier than 'until'",
+                           "empty time range: since %lld >= until %lld",
+                           (long long)o->filter.since_ms, (long long)o->filter.until_ms);
+    return MN_OK;
+}
+
+/* Row mask from the filter; returns the number of candidate rows. */
+static size_t build_mask(const mn__part *p, const mn_filter *f, uint8_t *mask)
+{
+    unsigned statuses = f->statuses ? f->statuses : MN_STATUS_BIT(MN_STATUS_ACTIVE);
+    uint64_t sess = f->session_id ? mn__hash64(f->session_id, strlen(f->session_id), 1) : 0;
+    size_t i, n = 0;
+    for (i = 0; i < p->n; i++) {
+        int ok = p->alive[i] && (statuses & MN_STATUS_BIT(p->status[i])) &&
+                 (!f->kinds || (f->kinds & MN_KIND_BIT(p->kind[i]))) &&
+                 (!sess || p->session[i] == sess) &&
+                 (!f->since_ms || p->created[i] >= f->since_ms) &&
+                 (!f->until_ms || p->created[i] < f->until_ms);
+        mask[i] = (uint8_t)ok;
+        n += (size_t)ok;
+    }
+    return n;
+}
+
+static int query_terms(mn_db *db, const char *q, mn__terms *terms)
+{
+    mn__tok *tok = mn__tok_acquire(db);
+    int rc;
+    if (!tok)
+        return MN_ENOMEM;
+    rc = mn__terms_of(tok, q, strlen(q), true, terms);
+    mn__tok_release(db, tok);
+    return rc;
+}
+
+/* Scores the partition under its read lock and fills cands (best first). */
+static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode mode,
+                const float *qvec, const mn__terms *terms, cand *cands, int *out_n)
+{
+    size_t n = p->n, i;
+    uint8_t *mask = NULL;
+    float *kw = NULL, *vec = NULL, max_kw = 0;
+    mn__topk top;
+    int k = o->k ? o->k : 10, rc;
+
+    *out_n = 0;
+    if (n == 0)
+        return MN_OK;
+    rc = mn__topk_init(&top, k);
+    if (rc)
+        return rc;
+    mask = mn__malloc(n);
+    kw = mn__calloc(n, sizeof *kw);
+    vec = mn__malloc(n * sizeof *vec);
+    if (!mask || !kw || !vec) {
+        rc = MN_ENOMEM;
+        goto cleanup;
+    }
+    if (build_mask(p, &o->filter, mask) == 0)
+        goto cleanup;
+    if (mode != MN_MODE_VECTOR && terms->n) {
+        mn__bm25_score_all(p->bm, terms->v, terms->n, kw);
+        for (i = 0; i < n; i++)
+            if (mask[i] && kw[i] > max_kw)
+                max_kw = kw[i];
+    }
+    if (mode != MN_MODE_KEYWORD)
+        mn__vecset_score_all(&p->vecs, qvec, mask, vec);
+    if (mode == MN_MODE_KEYWORD) {
+        for (i = 0; i < n; i++)
+            if (mask[i] && kw[i] > 0)
+                mn__topk_push(&top, kw[i] / max_kw, (uint32_t)i);
+    } else if (mode == MN_MODE_VECTOR) {
+        for (i = 0; i < n; i++)
+            if (mask[i])
+                mn__topk_push(&top, vec[i], (uint32_t)i);
+    } else {
+        if (max_kw > 0)
+            for (i = 0; i < n; i++)
+                kw[i] /= max_kw;
+        mn__fuse_blend(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, &top);
+    }
+    mn__topk_sort(&top);
+    for (i = 0; i < (size_t)top.n; i++) {
+        uint32_t r = top.idx[i];
+        cands[i].id = p->ids[r];
+        cands[i].score = top.score[i];
+        cands[i].kw = mode == MN_MODE_VECTOR ? 0 : (mode == MN_MODE_KEYWORD && max_kw > 0
+                                                         ? kw[r] / max_kw
+                                                         : kw[r]);
+        cands[i].vec = mode == MN_MODE_KEYWORD ? 0 : vec[r];
+    }
+    *out_n = top.n;
+cleanup:
+    mn__topk_release(&top);
+    mn__free(mask);
+    mn__free(kw);
+    mn__free(vec);
+    return rc;
+}
+
+int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
+{
+    mn__pkey k;
+    mn__part *p = NULL;
+    mn__terms terms;
+    mn_results *res = NULL;
+    mn_search_mode mode;
+    float *qvec = NULL;
+    cand *cands = NULL;
+    const char *note = "";
+    int n_cands = 0, i, kk, rc;
+    size_t n_out = 0;
+    mn__arena scratch;
+
+    mn__err_clear(err);
+    *out = NULL;
+    mn__terms_init(&terms);
+    mn__arena_init(&scratch, 4096);
+    rc = check_opts(db, o, &k, err);
+    if (rc)
+        goto cleanup;
+    kk = o->k ? o->k : 10;
+    mode = o->mode == MN_MODE_DEFAULT ? MN_MODE_HYBRID : o->mode;
+    if (mode != MN_MODE_KEYWORD && !db->emb) {
+        mode = MN_MODE_KEYWORD;
+        note = "vector search is off (no embedding model); keyword results only";
+    }
+    rc = query_terms(db, o->query, &terms);
+    if (rc)
+        goto oom;
+    if (mode != MN_MODE_KEYWORD) {
+        qvec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
+        if (!qvec)
+            goto oom;
+        rc = mn__embed_text(db, o->query, strlen(o->query), qvec, err);
+        if (rc)
+            goto cleanup;
+    }
+    cands = mn__calloc((size_t)kk, sizeof *cands);
+    if (!cands)
+        goto oom;
+    rc = mn__part_acquire(db, &k, &p, err);
+    if (rc)
+        goto cleanup;
+    pthread_rwlock_rdlock(&p->lock);
+    rc = rank(db, p, o, mode, qvec, &terms, cands, &n_cands);
+    pthread_rwlock_unlock(&p->lock);
+    mn__part_release(db, p);
+    if (rc)
+        goto oom;
+    rc = mn__results_new((size_t)n_cands, &res);
+    if (rc)
+        goto oom;
+    res->mode = mode;
+    res->note = note;
+    for (i = 0; i < n_cands; i++) {
+        mn__row row;
+        if (o->min_score > 0 && cands[i].score < o->min_score)
+            break;
+        rc = db->sops->get(db->store, &k, cands[i].id, &scratch, &row, err);
+        if (rc == MN_ENOTFOUND)
+            continue; /* deleted since it was ranked */
+        if (rc)
+            goto cleanup;
+        rc = mn__results_set_row(res, n_out, &row, db->vec_model);
+        if (rc)
+            goto oom;
+        res->hits[n_out].score = cands[i].score;
+        res->hits[n_out].score_keyword = cands[i].kw;
+        res->hits[n_out].score_vector = cands[i].vec;
+        n_out++;
+    }
+    res->n = n_out;
+    res->total = (int64_t)n_out;
+    *out = res;
+    res = NULL;
+    rc = MN_OK;
+    goto cleanup;
+oom:
+    rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory during search");
+cleanup:
+    mn_results_free(res);
+    mn__free(qvec);
+    mn__free(cands);
+    mn__terms_release(&terms);
+    mn__arena_release(&scratch);
+    return rc;
+}
