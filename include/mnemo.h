@@ -318,7 +318,7 @@ MN_EXTERN int mn_user_forget(mn_db *db, const char *tenant, const char *user_id,
 typedef struct mn_search_opts {
     mn_filter filter;
     const char *query;      /* required, 1..max_text_bytes */
-    int k;                  /* 1..MN_MAX_K; 0: 10 */
+    int k;                  /* 1..MN_MAX_K (mn_search_opts_init sets 10) */
     mn_search_mode mode;
     double min_score;       /* drop hits scoring below; 0: keep all */
 } mn_search_opts;

@@ -20,7 +20,7 @@ static int check_opts(mn_db *db, const mn_search_opts *o, mn__pkey *k, mn_err *e
     rc = mn__check_text(db, "query", o->query, err);
     if (rc)
         return rc;
-    if (o->k < 0 || o->k > MN_MAX_K)
+    if (o->k < 1 || o->k > MN_MAX_K)
         return mn__err_set(err, MN_ERANGE, "use a k between 1 and 1000",
                            "k is %d, allowed 1..%d", o->k, MN_MAX_K);
     if (!mn_mode_name(o->mode))
@@ -72,7 +72,7 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
     uint8_t *mask = NULL;
     float *kw = NULL, *vec = NULL, max_kw = 0;
     mn__topk top;
-    int k = o->k ? o->k : 10, rc;
+    int k = o->k, rc;
 
     *out_n = 0;
     if (n == 0)
@@ -151,7 +151,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     rc = check_opts(db, o, &k, err);
     if (rc)
         goto cleanup;
-    kk = o->k ? o->k : 10;
+    kk = o->k;
     mode = o->mode == MN_MODE_DEFAULT ? MN_MODE_HYBRID : o->mode;
     if (mode != MN_MODE_KEYWORD && !db->emb) {
         mode = MN_MODE_KEYWORD;

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mnemo.h"
+
 typedef void (*t_fn)(void);
 void t_register(const char *name, const char *file, t_fn fn);
 void t_fail(const char *file, int line, const char *fmt, ...)
@@ -60,13 +62,18 @@ const char *t_tmpdir(void);
                    (double)(eps));                                                           \
     } while (0)
 
+static inline const char *t_errmsg(const mn_err *e)
+{
+    return e ? e->msg : "";
+}
+
 /* rc must be MN_OK; prints the error name and message otherwise. */
 #define ASSERT_OK(rc, errp)                                                                  \
     do {                                                                                     \
         int rc_ = (rc);                                                                      \
         if (rc_ != 0)                                                                        \
             t_fail(__FILE__, __LINE__, "%s returned %s: %s", #rc, mn_err_name(rc_),          \
-                   (errp) ? (errp)->msg : "");                                               \
+                   t_errmsg(errp));                                                          \
     } while (0)
 
 #endif
