@@ -108,9 +108,10 @@ bench-retrieval: deps all
 	$(MAKE) $(O)/bench/retrieval
 	$(O)/bench/retrieval --out bench/results/retrieval.md
 
-$(O)/bench/retrieval: bench/retrieval/retrieval.c $(LIBA)
+RETRIEVAL_SRC := $(wildcard bench/retrieval/*.c)
+$(O)/bench/retrieval: $(RETRIEVAL_SRC) $(wildcard bench/retrieval/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(RETRIEVAL_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
 
 check-style:
 	sh scripts/check-style
