@@ -1,6 +1,11 @@
-/* store_int.h - shared between the store backends' own files: the embedded migrations. */
+/* store_int.h - shared between the store backends' own files: the embedded migrations, the
+ * common head of every backend handle, and the SQLite backend's state and internal calls
+ * (store_sqlite.c, sqlite_writer.c, sqlite_read.c, sqlite_rows.c). */
 #ifndef MN_STORE_INT_H
 #define MN_STORE_INT_H
+
+#include <pthread.h>
+#include <sqlite3.h>
 
 #include "store.h"
 
@@ -12,5 +17,156 @@ struct mn__migration {
     const char *sql;
 };
 extern const struct mn__migration mn__migrations[];
+
+/* Every backend handle starts with this, so a backend can check that a handle is its own. */
+struct mn__store {
+    const struct mn__store_ops *ops;
+};
+
+/* ---- SQLite backend ---------------------------------------------------------------------- */
+
+/* Statements cached on the writer connection (sqlite_writer.c). */
+enum {
+    MN__SQ_W_BEGIN,
+    MN__SQ_W_COMMIT,
+    MN__SQ_W_ROLLBACK,
+    MN__SQ_W_SAVEPOINT,
+    MN__SQ_W_RELEASE,
+    MN__SQ_W_ROLLBACK_TO,
+    MN__SQ_W_INSERT,
+    MN__SQ_W_PART_BUMP,
+    MN__SQ_W_PART_DEL,
+    MN__SQ_W_EXISTS,
+    MN__SQ_W_HISTORY,
+    MN__SQ_W_UPDATE,
+    MN__SQ_W_DELETE_ONE,
+    MN__SQ_W_DELETE_PART,
+    MN__SQ_W_N
+};
+
+/* Statements cached on each reader connection (sqlite_read.c). */
+enum {
+    MN__SQ_R_GET,
+    MN__SQ_R_SCAN_PART,
+    MN__SQ_R_SCAN_TENANT,
+    MN__SQ_R_HISTORY,
+    MN__SQ_R_VERSION,
+    MN__SQ_R_COUNT,
+    MN__SQ_R_N
+};
+
+typedef struct mn__sq_reader {
+    sqlite3 *db;
+    sqlite3_stmt *st[MN__SQ_R_N];
+    struct mn__sq_reader *next;
+} mn__sq_reader;
+
+typedef struct mn__sq_wreq mn__sq_wreq; /* a queued write request (sqlite_writer.c) */
+
+typedef struct mn__sq {
+    mn__store base;
+    char *path;
+    mn__store_cfg cfg;   /* cfg.log is borrowed for the store's lifetime */
+    int schema_version;
+
+    /* Writer: one connection, used only by the writer thread once it runs. */
+    sqlite3 *wdb;
+    sqlite3_stmt *wst[MN__SQ_W_N];
+    pthread_t writer;
+    bool writer_started;
+    pthread_mutex_t mu;          /* guards the queue, the flags and the counters below */
+    pthread_cond_t cond_work;    /* writer waits for requests (or for resume) */
+    mn__sq_wreq *head, *tail;
+    size_t n_queued;
+    size_t n_in_submit;          /* callers inside submit: close waits until they left */
+    bool stopping;
+    bool paused;                 /* test hook: requests queue up but are not run */
+    int64_t n_commits;
+    int64_t n_committed_ops;
+
+    /* Readers: a pool of idle connections, opened on demand. */
+    pthread_mutex_t pool_mu;
+    mn__sq_reader *idle;
+    int n_idle;
+} mn__sq;
+
+/* Scratch for rows handed to callbacks: sources and the aligned copy of the embedding. */
+typedef struct mn__sq_scratch {
+    mn_id *ids;
+    size_t ids_cap;
+    float *vec;
+    size_t vec_cap;
+} mn__sq_scratch;
+
+/* The column list every row query selects, in the order mn__sq_row_read expects; the _NOVEC
+ * variant leaves the embedding out (lists do not need it). */
+#define MN__SQ_COLS                                                                          \
+    "id, tenant, user_id, scope, kind, role, status, session_id, text, metadata, "           \
+    "created_at, updated_at, sources, superseded_by, embed_model, embedding"
+#define MN__SQ_COLS_NOVEC                                                                    \
+    "id, tenant, user_id, scope, kind, role, status, session_id, text, metadata, "           \
+    "created_at, updated_at, sources, superseded_by, embed_model, NULL"
+
+/* store_sqlite.c */
+/* Maps a SQLite result code to MN_E* and fills err with "store '<path>': <op>: <sqlite
+ * message>". db may be NULL (then the generic text of rc is used). Returns the code. */
+int mn__sq_err(const mn__sq *s, sqlite3 *db, int rc, const char *op, mn_err *err);
+int mn__sq_map_rc(int rc);
+/* Opens one connection with the store's pragmas; read-only connections for readers. */
+int mn__sq_conn_open(mn__sq *s, bool read_only, sqlite3 **out, mn_err *err);
+/* Prepares sql once into *slot (persistent), or resets the cached statement. */
+int mn__sq_stmt(mn__sq *s, sqlite3 *db, sqlite3_stmt **slot, const char *sql, mn_err *err);
+mn__sq *mn__sq_from(mn__store *st);
+
+/* sqlite_writer.c */
+int mn__sq_writer_start(mn__sq *s, mn_err *err);
+void mn__sq_writer_stop(mn__sq *s); /* runs what is queued, then joins the thread */
+int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err);
+int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err);
+int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
+int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
+/* Test hooks: while paused, write requests queue up without running, so a test can build a
+ * group of a known size. */
+void mn__sq_writer_pause(mn__store *st, bool paused);
+size_t mn__sq_queue_len(mn__store *st);
+
+/* sqlite_read.c */
+int mn__sq_reader_get(mn__sq *s, mn__sq_reader **out, mn_err *err);
+void mn__sq_reader_put(mn__sq *s, mn__sq_reader *r);
+void mn__sq_readers_close(mn__sq *s);
+int mn__sq_get(mn__store *st, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
+               mn_err *err);
+int mn__sq_scan_partition(mn__store *st, const mn__pkey *k, mn__row_fn fn, void *ctx,
+                          mn_err *err);
+int mn__sq_list(mn__store *st, const mn_filter *f, mn_id after, int limit, mn__arena *a,
+                mn__row **out_rows, size_t *out_n, int64_t *out_total, mn_err *err);
+int mn__sq_scan_tenant(mn__store *st, const char *tenant, mn__row_fn fn, void *ctx,
+                       mn_err *err);
+int mn__sq_history(mn__store *st, const mn__pkey *k, mn_id id, mn__row_fn fn, void *ctx,
+                   mn_err *err);
+int mn__sq_version(mn__store *st, const mn__pkey *k, int64_t *out_version, mn_err *err);
+int mn__sq_stats(mn__store *st, mn__store_stats *out, mn_err *err);
+
+/* sqlite_rows.c: the stored text of the enums (part of the file format). */
+const char *mn__sq_scope_text(mn_scope v);
+const char *mn__sq_kind_text(mn_kind v);
+const char *mn__sq_role_text(mn_role v); /* NULL for MN_ROLE_NONE */
+const char *mn__sq_status_text(mn_status v);
+/* Checks a partition key: tenant set, user_id set exactly for the user scope. */
+int mn__sq_check_pkey(const mn__pkey *k, mn_err *err);
+/* Binds tenant, scope and user_id (NULL for system) to parameters first..first+2. With
+ * part_key, the system user_id is bound as '' (the partitions table's key). */
+int mn__sq_bind_pkey(sqlite3_stmt *st, int first, const mn__pkey *k, bool part_key);
+/* "[1,2,3]" into b. */
+int mn__sq_sources_json(const mn_id *ids, size_t n, mn__buf *b);
+/* The little-endian bytes of a vector: v itself on little-endian hosts, else a copy in sc. */
+const void *mn__sq_vec_blob(const float *v, int dim, mn__sq_scratch *sc);
+void mn__sq_scratch_release(mn__sq_scratch *sc);
+/* Reads the current row of st (columns MN__SQ_COLS). With an arena every string and array
+ * is copied into it; without, strings point into the statement and arrays into sc, valid
+ * until the next step. A malformed stored value gives MN_ECORRUPT. */
+int mn__sq_row_read(const mn__sq *s, sqlite3_stmt *st, mn__arena *a, mn__sq_scratch *sc,
+                    mn__row *out, mn_err *err);
 
 #endif /* MN_STORE_INT_H */

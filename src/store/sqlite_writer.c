@@ -1,0 +1,692 @@
+/* sqlite_writer.c - the single writer of the SQLite backend. Callers queue a request and
+ * sleep; the writer thread drains the queue into one transaction (group commit), runs each
+ * request inside its own savepoint so that a failing one does not undo the others, commits,
+ * and wakes each caller with its own result. A call returns only after the commit. */
+#include <string.h>
+#include <time.h>
+
+#include "store_int.h"
+
+/* Bounds on one transaction, so that the first caller of a group does not wait for an
+ * unbounded amount of work queued behind it. */
+#define MAX_GROUP 1024       /* requests */
+#define MAX_GROUP_ROWS 8192  /* rows written, counting each non-put request as one */
+
+enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART };
+
+struct mn__sq_wreq {
+    int op;
+    mn__row *rows; /* put: borrowed from the caller, who sleeps until done */
+    size_t n_rows;
+    const mn__pkey *k;
+    mn_id id;
+    const mn__row_patch *patch;
+    int64_t now_ms;
+    int64_t n_deleted;
+    int rc;
+    mn_err err;
+    bool done;
+    pthread_cond_t cond;
+    mn__sq_wreq *next;
+};
+
+/* Writer-thread state that lives for one thread run. */
+typedef struct wctx {
+    mn__sq *s;
+    mn__buf sources;
+    mn__sq_scratch sc;
+} wctx;
+
+static const char *const wsql[MN__SQ_W_N] = {
+    [MN__SQ_W_BEGIN] = "BEGIN IMMEDIATE",
+    [MN__SQ_W_COMMIT] = "COMMIT",
+    [MN__SQ_W_ROLLBACK] = "ROLLBACK",
+    [MN__SQ_W_SAVEPOINT] = "SAVEPOINT req",
+    [MN__SQ_W_RELEASE] = "RELEASE req",
+    [MN__SQ_W_ROLLBACK_TO] = "ROLLBACK TO req",
+    [MN__SQ_W_INSERT] =
+        "INSERT INTO memories (tenant, scope, user_id, kind, role, status, session_id, text, "
+        "created_at, updated_at, metadata, sources, superseded_by, embed_model, embedding) "
+        "VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15)",
+    [MN__SQ_W_PART_BUMP] =
+        "INSERT INTO partitions (tenant, scope, user_id, version, n_memories, created_at, "
+        "updated_at) VALUES (?1, ?2, ?3, 1, ?4, ?5, ?5) "
+        "ON CONFLICT (tenant, scope, user_id) DO UPDATE SET version = version + 1, "
+        "n_memories = n_memories + excluded.n_memories, updated_at = excluded.updated_at",
+    [MN__SQ_W_PART_DEL] = "UPDATE partitions SET version = version + 1, n_memories = 0, "
+                          "updated_at = ?4 WHERE tenant = ?1 AND scope = ?2 AND user_id = ?3",
+    [MN__SQ_W_EXISTS] = "SELECT 1 FROM memories WHERE tenant = ?1 AND scope = ?2 "
+                        "AND user_id IS ?3 AND id = ?4",
+    [MN__SQ_W_HISTORY] =
+        "INSERT INTO memory_history (memory_id, tenant, version_at, text, metadata, status) "
+        "SELECT id, tenant, updated_at, text, metadata, status FROM memories WHERE id = ?1",
+    [MN__SQ_W_UPDATE] =
+        "UPDATE memories SET text = coalesce(?2, text), metadata = coalesce(?3, metadata), "
+        "status = coalesce(?4, status), superseded_by = coalesce(?5, superseded_by), "
+        "updated_at = coalesce(?6, updated_at), "
+        "embed_model = CASE WHEN ?7 THEN ?8 ELSE embed_model END, "
+        "embedding = CASE WHEN ?7 THEN ?9 ELSE embedding END WHERE id = ?1",
+    [MN__SQ_W_DELETE_ONE] = "DELETE FROM memories WHERE tenant = ?1 AND scope = ?2 "
+                            "AND user_id IS ?3 AND id = ?4",
+    [MN__SQ_W_DELETE_PART] =
+        "DELETE FROM memories WHERE tenant = ?1 AND scope = ?2 AND user_id IS ?3",
+};
+
+/* ---- statements on the writer connection --------------------------------------------------*/
+
+static int wstmt(mn__sq *s, int which, sqlite3_stmt **out, mn_err *err)
+{
+    int rc = mn__sq_stmt(s, s->wdb, &s->wst[which], wsql[which], err);
+    *out = s->wst[which];
+    return rc;
+}
+
+/* Runs a statement without result rows and resets it at once, so that no statement stays
+ * active across COMMIT or ROLLBACK. */
+static int wstep(mn__sq *s, sqlite3_stmt *st, const char *op, mn_err *err)
+{
+    int rc = sqlite3_step(st);
+    if (rc != SQLITE_DONE) {
+        rc = mn__sq_err(s, s->wdb, rc, op, err);
+        sqlite3_reset(st);
+        return rc;
+    }
+    sqlite3_reset(st);
+    return MN_OK;
+}
+
+static int wexec(mn__sq *s, int which, const char *op, mn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = wstmt(s, which, &st, err);
+    return rc ? rc : wstep(s, st, op, err);
+}
+
+static int bind_rc(mn__sq *s, int rc, mn_err *err)
+{
+    return rc == SQLITE_OK ? MN_OK : mn__sq_err(s, s->wdb, rc, "bind parameters", err);
+}
+
+/* Bumps the version of partition k and adds delta to its memory count. */
+static int bump(mn__sq *s, const mn__pkey *k, int64_t delta, int64_t now_ms, mn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = wstmt(s, MN__SQ_W_PART_BUMP, &st, err);
+    if (rc)
+        return rc;
+    rc = mn__sq_bind_pkey(st, 1, k, true);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, delta);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 5, now_ms);
+    rc = bind_rc(s, rc, err);
+    return rc ? rc : wstep(s, st, "update partition version", err);
+}
+
+/* ---- the requests, run by the writer thread inside a savepoint ----------------------------*/
+
+static bool same_partition(const mn__row *a, const mn__row *b)
+{
+    if (strcmp(a->tenant, b->tenant) || a->scope != b->scope)
+        return false;
+    if (!a->user_id || !b->user_id)
+        return a->user_id == b->user_id;
+    return !strcmp(a->user_id, b->user_id);
+}
+
+static mn__pkey row_key(const mn__row *r)
+{
+    mn__pkey k = {r->tenant, r->scope, r->user_id};
+    return k;
+}
+
+static int insert_one(wctx *w, mn__row *r, int64_t now_ms, mn_err *err)
+{
+    mn__sq *s = w->s;
+    sqlite3_stmt *st;
+    mn__pkey k = row_key(r);
+    int64_t created = r->created_at_ms ? r->created_at_ms : now_ms;
+    int64_t updated = r->updated_at_ms ? r->updated_at_ms : created;
+    const void *blob = NULL;
+    int rc = wstmt(s, MN__SQ_W_INSERT, &st, err);
+    if (rc)
+        return rc;
+    rc = mn__sq_bind_pkey(st, 1, &k, false);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 4, mn__sq_kind_text(r->kind ? r->kind : MN_KIND_MESSAGE),
+                               -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && r->role)
+        rc = sqlite3_bind_text(st, 5, mn__sq_role_text(r->role), -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 6,
+                               mn__sq_status_text(r->status ? r->status : MN_STATUS_ACTIVE), -1,
+                               SQLITE_STATIC);
+    if (rc == SQLITE_OK && r->session_id)
+        rc = sqlite3_bind_text(st, 7, r->session_id, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(st, 8, r->text, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 9, created);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 10, updated);
+    if (rc == SQLITE_OK && r->metadata_json)
+        rc = sqlite3_bind_text(st, 11, r->metadata_json, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && r->n_sources) {
+        w->sources.len = 0;
+        if (mn__sq_sources_json(r->sources, r->n_sources, &w->sources))
+            return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->path);
+        rc = sqlite3_bind_text(st, 12, w->sources.data, (int)w->sources.len, SQLITE_STATIC);
+    }
+    if (rc == SQLITE_OK && r->superseded_by)
+        rc = sqlite3_bind_int64(st, 13, r->superseded_by);
+    if (rc == SQLITE_OK && r->embedding) {
+        blob = mn__sq_vec_blob(r->embedding, r->dim, &w->sc);
+        if (!blob)
+            return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->path);
+        rc = sqlite3_bind_text(st, 14, r->embed_model, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 15, blob, r->dim * 4, SQLITE_STATIC);
+    }
+    rc = bind_rc(s, rc, err);
+    if (rc == MN_OK)
+        rc = wstep(s, st, "insert memory", err);
+    if (rc == MN_OK)
+        r->id = sqlite3_last_insert_rowid(s->wdb);
+    return rc;
+}
+
+static int run_put(wctx *w, mn__sq_wreq *q)
+{
+    size_t i, run_start = 0;
+    int rc = MN_OK;
+    for (i = 0; i < q->n_rows && rc == MN_OK; i++) {
+        rc = insert_one(w, &q->rows[i], q->now_ms, &q->err);
+        if (rc) {
+            mn__err_prefix(&q->err, "row %zu", i);
+            break;
+        }
+        /* One bump per run of rows of the same partition. */
+        if (i + 1 == q->n_rows || !same_partition(&q->rows[i], &q->rows[i + 1])) {
+            mn__pkey k = row_key(&q->rows[i]);
+            rc = bump(w->s, &k, (int64_t)(i + 1 - run_start), q->now_ms, &q->err);
+            run_start = i + 1;
+        }
+    }
+    return rc;
+}
+
+static int not_found(mn__sq *s, const mn__pkey *k, mn_id id, mn_err *err)
+{
+    if (k->user_id)
+        return mn__err_set(err, MN_ENOTFOUND, NULL,
+                           "memory %lld of user '%s' in tenant '%s' not found", (long long)id,
+                           k->user_id, k->tenant);
+    (void)s;
+    return mn__err_set(err, MN_ENOTFOUND, NULL,
+                       "system memory %lld in tenant '%s' not found", (long long)id, k->tenant);
+}
+
+static int exists(mn__sq *s, const mn__pkey *k, mn_id id, mn_err *err)
+{
+    sqlite3_stmt *st;
+    int rc = wstmt(s, MN__SQ_W_EXISTS, &st, err);
+    if (rc)
+        return rc;
+    rc = mn__sq_bind_pkey(st, 1, k, false);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, id);
+    rc = bind_rc(s, rc, err);
+    if (rc)
+        return rc;
+    rc = sqlite3_step(st);
+    if (rc == SQLITE_ROW)
+        rc = MN_OK;
+    else if (rc == SQLITE_DONE)
+        rc = not_found(s, k, id, err);
+    else
+        rc = mn__sq_err(s, s->wdb, rc, "find memory", err);
+    sqlite3_reset(st);
+    return rc;
+}
+
+static int run_update(wctx *w, mn__sq_wreq *q)
+{
+    mn__sq *s = w->s;
+    const mn__row_patch *p = q->patch;
+    bool content = p->text || p->metadata_json || p->status;
+    bool vec = p->clear_embedding || p->embedding;
+    sqlite3_stmt *st;
+    const void *blob = NULL;
+    int rc = exists(s, q->k, q->id, &q->err);
+    if (rc || !(content || vec || p->superseded_by))
+        return rc;
+    if (content) {
+        rc = wstmt(s, MN__SQ_W_HISTORY, &st, &q->err);
+        if (rc == MN_OK)
+            rc = bind_rc(s, sqlite3_bind_int64(st, 1, q->id), &q->err);
+        if (rc == MN_OK)
+            rc = wstep(s, st, "save memory history", &q->err);
+        if (rc)
+            return rc;
+    }
+    rc = wstmt(s, MN__SQ_W_UPDATE, &st, &q->err);
+    if (rc)
+        return rc;
+    rc = sqlite3_bind_int64(st, 1, q->id);
+    if (rc == SQLITE_OK && p->text)
+        rc = sqlite3_bind_text(st, 2, p->text, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && p->metadata_json)
+        rc = sqlite3_bind_text(st, 3, p->metadata_json, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && p->status)
+        rc = sqlite3_bind_text(st, 4, mn__sq_status_text(p->status), -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK && p->superseded_by)
+        rc = sqlite3_bind_int64(st, 5, p->superseded_by);
+    if (rc == SQLITE_OK && (content || p->superseded_by))
+        rc = sqlite3_bind_int64(st, 6, q->now_ms);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int(st, 7, vec);
+    if (rc == SQLITE_OK && p->embedding) {
+        blob = mn__sq_vec_blob(p->embedding, p->dim, &w->sc);
+        if (!blob)
+            return mn__err_set(&q->err, MN_ENOMEM, NULL, "store '%s': out of memory",
+                               s->path);
+        rc = sqlite3_bind_text(st, 8, p->embed_model, -1, SQLITE_STATIC);
+        if (rc == SQLITE_OK)
+            rc = sqlite3_bind_blob(st, 9, blob, p->dim * 4, SQLITE_STATIC);
+    }
+    rc = bind_rc(s, rc, &q->err);
+    if (rc == MN_OK)
+        rc = wstep(s, st, "update memory", &q->err);
+    if (rc == MN_OK)
+        rc = bump(s, q->k, 0, q->now_ms, &q->err);
+    return rc;
+}
+
+static int run_delete_one(wctx *w, mn__sq_wreq *q)
+{
+    mn__sq *s = w->s;
+    sqlite3_stmt *st;
+    int rc = wstmt(s, MN__SQ_W_DELETE_ONE, &st, &q->err);
+    if (rc)
+        return rc;
+    rc = mn__sq_bind_pkey(st, 1, q->k, false);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, q->id);
+    rc = bind_rc(s, rc, &q->err);
+    if (rc == MN_OK)
+        rc = wstep(s, st, "delete memory", &q->err);
+    if (rc)
+        return rc;
+    if (sqlite3_changes(s->wdb) == 0)
+        return not_found(s, q->k, q->id, &q->err);
+    return bump(s, q->k, -1, q->now_ms, &q->err);
+}
+
+static int run_delete_part(wctx *w, mn__sq_wreq *q)
+{
+    mn__sq *s = w->s;
+    sqlite3_stmt *st;
+    int rc = wstmt(s, MN__SQ_W_DELETE_PART, &st, &q->err);
+    if (rc)
+        return rc;
+    rc = bind_rc(s, mn__sq_bind_pkey(st, 1, q->k, false), &q->err);
+    if (rc == MN_OK)
+        rc = wstep(s, st, "delete partition", &q->err);
+    if (rc)
+        return rc;
+    q->n_deleted = sqlite3_changes64(s->wdb);
+    /* An UPDATE, not the upsert: forgetting an unknown user creates nothing. */
+    rc = wstmt(s, MN__SQ_W_PART_DEL, &st, &q->err);
+    if (rc)
+        return rc;
+    rc = mn__sq_bind_pkey(st, 1, q->k, true);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_int64(st, 4, q->now_ms);
+    rc = bind_rc(s, rc, &q->err);
+    return rc ? rc : wstep(s, st, "update partition version", &q->err);
+}
+
+static int run_one(wctx *w, mn__sq_wreq *q)
+{
+    switch (q->op) {
+    case OP_PUT:
+        return run_put(w, q);
+    case OP_UPDATE:
+        return run_update(w, q);
+    case OP_DELETE_ONE:
+        return run_delete_one(w, q);
+    default:
+        return run_delete_part(w, q);
+    }
+}
+
+/* ---- the group transaction ----------------------------------------------------------------*/
+
+/* Fails every request of the group that has not failed on its own. */
+static void fail_rest(mn__sq_wreq *group, const mn_err *e)
+{
+    mn__sq_wreq *q;
+    for (q = group; q; q = q->next) {
+        if (q->rc == MN_OK) {
+            q->rc = e->code ? e->code : MN_EINTERNAL;
+            q->err = *e;
+        }
+    }
+}
+
+/* Runs the requests of group in one transaction; each gets its own rc. Returns whether the
+ * transaction committed and, in *out_ok, how many requests it carried. */
+static bool run_group(wctx *w, mn__sq_wreq *group, int64_t *out_ok)
+{
+    mn__sq *s = w->s;
+    mn__sq_wreq *q;
+    mn_err e;
+    *out_ok = 0;
+    mn__err_clear(&e);
+    if (wexec(s, MN__SQ_W_BEGIN, "begin transaction", &e))
+        goto abort;
+    for (q = group; q; q = q->next) {
+        if (wexec(s, MN__SQ_W_SAVEPOINT, "savepoint", &e))
+            goto abort;
+        q->rc = run_one(w, q);
+        if (q->rc == MN_OK) {
+            if (wexec(s, MN__SQ_W_RELEASE, "release savepoint", &e))
+                goto abort;
+            continue;
+        }
+        if (sqlite3_get_autocommit(s->wdb)) {
+            /* SQLite rolled the whole transaction back (I/O error, disk full): nothing of
+             * this group is stored, so every request fails with this error. */
+            e = q->err;
+            goto abort;
+        }
+        /* Undo this request only; the transaction and the others go on. If the undo
+         * itself fails, its partial writes must not commit: give up on the group. */
+        if (wexec(s, MN__SQ_W_ROLLBACK_TO, "roll back savepoint", &e) ||
+            wexec(s, MN__SQ_W_RELEASE, "release savepoint", &e))
+            goto abort;
+    }
+    if (wexec(s, MN__SQ_W_COMMIT, "commit", &e))
+        goto abort;
+    for (q = group; q; q = q->next)
+        *out_ok += q->rc == MN_OK;
+    return true;
+abort:
+    if (!sqlite3_get_autocommit(s->wdb))
+        wexec(s, MN__SQ_W_ROLLBACK, "roll back", NULL);
+    mn__log(s->cfg.log, MN_LOG_WARN, "%s", e.msg);
+    fail_rest(group, &e);
+    return false;
+}
+
+static void *writer_main(void *arg)
+{
+    wctx w;
+    mn__sq *s = arg;
+    memset(&w, 0, sizeof w);
+    w.s = s;
+    mn__buf_init(&w.sources, 0);
+    pthread_mutex_lock(&s->mu);
+    for (;;) {
+        mn__sq_wreq *group, *q, *next;
+        size_t n = 0, rows;
+        int64_t n_ok;
+        bool committed;
+        while (!s->head || (s->paused && !s->stopping)) {
+            if (s->stopping && !s->head)
+                goto out;
+            pthread_cond_wait(&s->cond_work, &s->mu);
+        }
+        if (s->cfg.commit_delay_us > 0 && !s->stopping && s->n_queued < MAX_GROUP) {
+            /* Wait a little for more writers so that they share this commit. */
+            struct timespec until;
+            clock_gettime(CLOCK_MONOTONIC, &until);
+            until.tv_nsec += (long)s->cfg.commit_delay_us % 1000000 * 1000;
+            until.tv_sec += s->cfg.commit_delay_us / 1000000 + until.tv_nsec / 1000000000;
+            until.tv_nsec %= 1000000000;
+            while (!s->stopping && s->n_queued < MAX_GROUP &&
+                   pthread_cond_timedwait(&s->cond_work, &s->mu, &until) == 0)
+                ;
+        }
+        group = s->head;
+        rows = group->op == OP_PUT ? group->n_rows : 1;
+        for (q = group; q->next && n + 1 < MAX_GROUP && rows < MAX_GROUP_ROWS; q = q->next) {
+            n++;
+            rows += q->next->op == OP_PUT ? q->next->n_rows : 1;
+        }
+        s->head = q->next;
+        if (!s->head)
+            s->tail = NULL;
+        q->next = NULL;
+        s->n_queued -= n + 1;
+        pthread_mutex_unlock(&s->mu);
+
+        committed = run_group(&w, group, &n_ok);
+
+        pthread_mutex_lock(&s->mu);
+        if (committed) {
+            s->n_commits++;
+            s->n_committed_ops += n_ok;
+        }
+        for (q = group; q; q = next) {
+            next = q->next; /* q lives on its caller's stack: gone once it wakes */
+            q->done = true;
+            pthread_cond_signal(&q->cond);
+        }
+    }
+out:
+    pthread_mutex_unlock(&s->mu);
+    mn__buf_release(&w.sources);
+    mn__sq_scratch_release(&w.sc);
+    return NULL;
+}
+
+int mn__sq_writer_start(mn__sq *s, mn_err *err)
+{
+    int rc = pthread_create(&s->writer, NULL, writer_main, s);
+    if (rc != 0)
+        return mn__err_set(err, MN_ENOMEM, "raise the thread limit",
+                           "store '%s': cannot start the writer thread (error %d)", s->path,
+                           rc);
+    s->writer_started = true;
+    return MN_OK;
+}
+
+void mn__sq_writer_stop(mn__sq *s)
+{
+    if (!s->writer_started)
+        return;
+    pthread_mutex_lock(&s->mu);
+    s->stopping = true;
+    pthread_cond_broadcast(&s->cond_work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_join(s->writer, NULL);
+    /* Woken callers still touch s->mu on their way out; let them leave first. */
+    pthread_mutex_lock(&s->mu);
+    while (s->n_in_submit)
+        pthread_cond_wait(&s->cond_work, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+    s->writer_started = false;
+}
+
+void mn__sq_writer_pause(mn__store *st, bool paused)
+{
+    mn__sq *s = mn__sq_from(st);
+    pthread_mutex_lock(&s->mu);
+    s->paused = paused;
+    pthread_cond_broadcast(&s->cond_work);
+    pthread_mutex_unlock(&s->mu);
+}
+
+size_t mn__sq_queue_len(mn__store *st)
+{
+    mn__sq *s = mn__sq_from(st);
+    size_t n;
+    pthread_mutex_lock(&s->mu);
+    n = s->n_queued;
+    pthread_mutex_unlock(&s->mu);
+    return n;
+}
+
+/* ---- the caller's side ----------------------------------------------------------------------*/
+
+/* Queues q and sleeps until the writer has committed (or failed) it. */
+static int submit(mn__sq *s, mn__sq_wreq *q, mn_err *err)
+{
+    int rc;
+    if (!s->writer_started)
+        return mn__err_set(err, s->cfg.read_only ? MN_EPERM : MN_ECLOSED,
+                           s->cfg.read_only ? "open the store read-write to change it" : NULL,
+                           "store '%s': %s", s->path,
+                           s->cfg.read_only ? "opened read-only" : "closed");
+    q->now_ms = mn__now_ms();
+    mn__err_clear(&q->err);
+    pthread_cond_init(&q->cond, NULL);
+    pthread_mutex_lock(&s->mu);
+    if (s->stopping) {
+        pthread_mutex_unlock(&s->mu);
+        pthread_cond_destroy(&q->cond);
+        return mn__err_set(err, MN_ECLOSED, NULL, "store '%s': closing", s->path);
+    }
+    if (s->tail)
+        s->tail->next = q;
+    else
+        s->head = q;
+    s->tail = q;
+    s->n_queued++;
+    s->n_in_submit++;
+    pthread_cond_signal(&s->cond_work);
+    while (!q->done)
+        pthread_cond_wait(&q->cond, &s->mu);
+    if (--s->n_in_submit == 0 && s->stopping)
+        pthread_cond_broadcast(&s->cond_work);
+    pthread_mutex_unlock(&s->mu);
+    pthread_cond_destroy(&q->cond);
+    rc = q->rc;
+    if (rc && err)
+        *err = q->err;
+    if (rc && err && err->code != rc)
+        err->code = rc;
+    return rc;
+}
+
+static int check_row(const mn__row *r, size_t i, mn_err *err)
+{
+    mn__pkey k = row_key(r);
+    const char *bad = NULL;
+    int rc = mn__sq_check_pkey(&k, err);
+    if (rc) {
+        mn__err_prefix(err, "row %zu", i);
+        return rc;
+    }
+    if (!r->text)
+        bad = "text is missing";
+    else if (r->kind && !mn__sq_kind_text(r->kind))
+        bad = "kind is out of range";
+    else if (r->role && !mn__sq_role_text(r->role))
+        bad = "role is out of range";
+    else if (r->status && !mn__sq_status_text(r->status))
+        bad = "status is out of range";
+    else if (r->n_sources && !r->sources)
+        bad = "n_sources without sources";
+    else if (r->n_sources > MN_MAX_SOURCES)
+        bad = "more than MN_MAX_SOURCES sources";
+    else if (r->embedding && (r->dim <= 0 || r->dim > 65536 || !r->embed_model))
+        bad = "embedding needs dim in 1..65536 and embed_model";
+    else if (!r->embedding && (r->dim || r->embed_model))
+        bad = "dim or embed_model without embedding";
+    if (bad)
+        return mn__err_set(err, MN_EINVAL, NULL, "row %zu: %s", i, bad);
+    return MN_OK;
+}
+
+int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
+{
+    mn__sq *s = mn__sq_from(st);
+    mn__sq_wreq q;
+    size_t i;
+    int rc;
+    for (i = 0; i < n; i++) {
+        rc = check_row(&rows[i], i, err);
+        if (rc)
+            return rc;
+    }
+    if (n == 0)
+        return MN_OK;
+    memset(&q, 0, sizeof q);
+    q.op = OP_PUT;
+    q.rows = rows;
+    q.n_rows = n;
+    rc = submit(s, &q, err);
+    for (i = 0; i < n; i++) {
+        mn__row *r = &rows[i];
+        if (rc) {
+            r->id = 0; /* nothing was stored */
+            continue;
+        }
+        if (!r->created_at_ms)
+            r->created_at_ms = q.now_ms;
+        if (!r->updated_at_ms)
+            r->updated_at_ms = r->created_at_ms;
+    }
+    return rc;
+}
+
+int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err)
+{
+    mn__sq *s = mn__sq_from(st);
+    mn__sq_wreq q;
+    int rc = mn__sq_check_pkey(k, err);
+    if (rc)
+        return rc;
+    if (!p)
+        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: no patch",
+                           (long long)id);
+    if (p->status && !mn__sq_status_text(p->status))
+        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: status %d out of range",
+                           (long long)id, (int)p->status);
+    if (p->embedding && (p->dim <= 0 || p->dim > 65536 || !p->embed_model))
+        return mn__err_set(err, MN_EINVAL, NULL,
+                           "update of memory %lld: embedding needs dim in 1..65536 and "
+                           "embed_model",
+                           (long long)id);
+    memset(&q, 0, sizeof q);
+    q.op = OP_UPDATE;
+    q.k = k;
+    q.id = id;
+    q.patch = p;
+    return submit(s, &q, err);
+}
+
+int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
+{
+    mn__sq *s = mn__sq_from(st);
+    mn__sq_wreq q;
+    int rc = mn__sq_check_pkey(k, err);
+    if (rc)
+        return rc;
+    memset(&q, 0, sizeof q);
+    q.op = OP_DELETE_ONE;
+    q.k = k;
+    q.id = id;
+    return submit(s, &q, err);
+}
+
+int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
+{
+    mn__sq *s = mn__sq_from(st);
+    mn__sq_wreq q;
+    int rc = mn__sq_check_pkey(k, err);
+    if (out_n)
+        *out_n = 0;
+    if (rc)
+        return rc;
+    memset(&q, 0, sizeof q);
+    q.op = OP_DELETE_PART;
+    q.k = k;
+    rc = submit(s, &q, err);
+    if (rc == MN_OK && out_n)
+        *out_n = q.n_deleted;
+    return rc;
+}
