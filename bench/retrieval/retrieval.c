@@ -165,7 +165,7 @@ static void remove_tmp_dir(const char *dir)
 int main(int argc, char **argv)
 {
     options o = {NULL, "all", 0, NULL, "builtin", NULL, false};
-    char data_buf[PATH_MAX], path[PATH_MAX], tmp_dir[] = "/tmp/mnemo-retrieval-XXXXXX";
+    char data_buf[PATH_MAX], path[PATH_MAX], tmp_dir[PATH_MAX];
     const char *names[2];
     bt_dataset ds[2];
     bt_run runs[2];
@@ -232,7 +232,10 @@ int main(int argc, char **argv)
             }
             cfg.db_dir = o.db_dir;
         } else {
-            if (!mkdtemp(tmp_dir)) {
+            const char *tmp = getenv("TMPDIR");
+            if (path_join(tmp_dir, sizeof tmp_dir, tmp && *tmp ? tmp : "/tmp",
+                          "mnemo-retrieval-XXXXXX") != 0 ||
+                !mkdtemp(tmp_dir)) {
                 fprintf(stderr, "retrieval: cannot create a temp dir: %s\n", strerror(errno));
                 rc = 1;
                 goto cleanup;
