@@ -40,7 +40,8 @@ int mn__topk_init(mn__topk *t, int k);
 void mn__topk_release(mn__topk *t);
 void mn__topk_reset(mn__topk *t);
 void mn__topk_push(mn__topk *t, float score, uint32_t idx);
-/* Sorts the kept pairs best first (score desc, idx asc). */
+/* Sorts the kept pairs best first (score desc, idx asc). This undoes the heap order:
+ * call mn__topk_reset before pushing again. NaN scores are ignored by push. */
 void mn__topk_sort(mn__topk *t);
 
 /* ---- flat vector set (vecset.c) -------------------------------------------------------- */
@@ -55,7 +56,9 @@ typedef struct mn__vecset {
 
 void mn__vecset_init(mn__vecset *v, int dim);
 void mn__vecset_release(mn__vecset *v);
-/* Appends row n (v must have dim floats; a NULL v appends a zero row = "no vector"). */
+/* Appends row n (v must have dim floats; a NULL v appends a zero row = "no vector"). The
+ * row is stored normalised to unit length. MN_EINVAL when dim is 0, MN_ETOOBIG past 2^32
+ * rows, MN_ENOMEM (the set is unchanged). set() does the same for an existing row. */
 int mn__vecset_add(mn__vecset *v, const float *vec);
 void mn__vecset_set(mn__vecset *v, size_t row, const float *vec);
 size_t mn__vecset_bytes(const mn__vecset *v);
@@ -63,7 +66,10 @@ size_t mn__vecset_bytes(const mn__vecset *v);
  * NULL = all), -2 for the others. */
 void mn__vecset_score_all(const mn__vecset *v, const float *q, const uint8_t *mask,
                           float *out);
-/* Top-k rows by cosine: int8 scan, then float32 re-rank of the best candidates. */
+/* Top-k rows by cosine (out->k of them, reset first, left unsorted): int8 scan, then
+ * float32 re-rank of the best max(4k, 64) candidates; sets under 256 eligible rows are
+ * scanned exactly. Zero rows and a zero query give no results. Safe to call from several
+ * threads at once on an unchanging set. MN_ENOMEM only. */
 int mn__vecset_topk(const mn__vecset *v, const float *q, const uint8_t *mask, mn__topk *out);
 
 /* ---- BM25 (bm25.c) -------------------------------------------------------------------- */
@@ -77,7 +83,8 @@ typedef struct mn__term {
 int mn__bm25_new(float k1, float b, mn__bm25 **out);
 void mn__bm25_free(mn__bm25 *bm);
 /* Adds document `doc` (dense ids, must equal the count of documents added so far) with its
- * terms (duplicates counted as term frequency). */
+ * terms (duplicates counted as term frequency; empty terms ignored; terms are cut at 255
+ * bytes here and in queries). MN_EINVAL for a wrong doc id, MN_ENOMEM (no partial doc). */
 int mn__bm25_add(mn__bm25 *bm, uint32_t doc, const mn__term *terms, size_t n_terms);
 /* Removes a document from results and from the collection statistics. */
 void mn__bm25_remove(mn__bm25 *bm, uint32_t doc);
@@ -93,10 +100,14 @@ size_t mn__bm25_bytes(const mn__bm25 *bm);
 
 /* ---- fusion (fusion.c) ---------------------------------------------------------------- */
 /* Blend: score = w_kw * kw[i]/max(kw) + (1 - w_kw) * vec[i]; rows with mask 0 skipped; rows
- * where neither signal fired (kw 0 and vec <= min_vec) skipped. Pushes into t. */
+ * where neither signal fired (kw 0 and vec <= min_vec) skipped. Pushes into t. kw or vec may
+ * be NULL (that signal is off); a vec value <= -1.5 (score_all's -2) counts as no score. */
 void mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
                     float w_kw, float min_vec, mn__topk *t);
-/* Reciprocal rank fusion with constant c (60 is usual) of two dense score arrays. */
+/* Reciprocal rank fusion with constant c (60 is usual) of two dense score arrays: each row
+ * gets the sum of 1/(c + rank) over the lists where it fired (kw > 0; vec a valid cosine),
+ * ranks from 1, ties by smaller row. Either array may be NULL. MN_EINVAL when c <= 0,
+ * MN_ENOMEM. */
 int mn__fuse_rrf(const float *kw, const float *vec, const uint8_t *mask, size_t n, float c,
                  mn__topk *t);
 

@@ -30,10 +30,20 @@ int mn__tok_new(mn__tok **out);
 void mn__tok_free(mn__tok *t);
 
 /* Splits text into words (letters and digits; CJK characters one word each; apostrophes
- * inside words dropped: "don't" -> "dont"). Invalid UTF-8 bytes are treated as separators. */
+ * inside words dropped: "don't" -> "dont", a possessive "'s" is cut: "Caroline's" ->
+ * "caroline"). Invalid UTF-8 bytes are treated as separators. Returns 0, the callback's
+ * non-zero value when it stopped, or MN_ENOMEM. Full rules: docs/INDEX.md. */
 int mn__tokenize(mn__tok *t, const char *text, size_t len, mn__word_fn fn, void *ctx);
 
 /* 1 when the case-folded word is an English stopword. */
 int mn__is_stopword(const char *w, size_t len);
+/* The stopword list itself (sorted bytewise), for tests and for callers that build their
+ * own tables: entry i, or NULL when i >= mn__stopword_count(). */
+size_t mn__stopword_count(void);
+const char *mn__stopword_at(size_t i);
+
+/* Words longer than this many bytes (after normalisation) are cut to it on a character
+ * boundary; they are still emitted so that a query with the same long word matches. */
+#define MN_TOK_MAX_WORD 64
 
 #endif /* MN_TEXT_H */
