@@ -351,6 +351,118 @@ typedef struct mn_import_stats {
 MN_EXTERN int mn_import(mn_db *db, const char *tenant, const char *data, size_t len,
                         mn_import_stats *out_stats, mn_err *err);
 
+/* ---- memory history ---------------------------------------------------------------------- */
+
+/* Earlier versions of a memory (one per mn_memory_update that changed text, metadata or
+ * status), oldest first. Each hit's mem has id (the memory's), text, metadata_json, status
+ * and updated_at_ms (when that version was written); scores are 0. Owned by the caller:
+ * free with mn_results_free. MN_ENOTFOUND as for mn_memory_get. */
+MN_EXTERN int mn_memory_history(mn_db *db, const char *tenant, const char *user_id, mn_id id,
+                                mn_results **out, mn_err *err);
+
+/* ---- users of a tenant ------------------------------------------------------------------- */
+
+typedef struct mn_user_info {
+    const char *user_id;   /* lives in the mn_users that holds it */
+    int64_t n_memories;    /* every status */
+    int64_t created_at_ms; /* first write */
+    int64_t updated_at_ms; /* last write */
+} mn_user_info;
+
+/* A page of users. Owned by the caller; free with mn_users_free. */
+typedef struct mn_users {
+    size_t n;
+    mn_user_info *users;
+    int64_t total;          /* users of the tenant with at least one memory */
+    const char *next_after; /* cursor for the next page; NULL when this is the last */
+    void *priv_;            /* internal */
+} mn_users;
+
+MN_EXTERN void mn_users_free(mn_users *u); /* NULL is a no-op */
+
+/* Lists the users of a tenant (NULL: "default") that have at least one memory, ordered by
+ * user id, `limit` (1..MN_MAX_K) per page, starting after user id `after` (NULL: first page).
+ * Errors: MN_EINVAL (bad tenant or cursor), MN_ERANGE (limit), MN_EIO. */
+MN_EXTERN int mn_user_list(mn_db *db, const char *tenant, const char *after, int limit,
+                           mn_users **out, mn_err *err);
+
+/* One user's counters into *out (user_id points to the caller's string). MN_ENOTFOUND when
+ * the user has no memory in the tenant (never written, or forgotten). */
+MN_EXTERN int mn_user_get(mn_db *db, const char *tenant, const char *user_id,
+                          mn_user_info *out, mn_err *err);
+
+/* ---- API keys ---------------------------------------------------------------------------- */
+
+/* A key is "mn_" followed by 43 base64url characters (32 random bytes); only its SHA-256 is
+ * stored. Its first MN_KEY_PREFIX_LEN characters are kept in clear as a public label. */
+#define MN_KEY_LEN 46
+#define MN_KEY_PREFIX_LEN 11 /* "mn_" and 8 characters */
+
+typedef struct mn_key_info {
+    mn_id id;
+    const char *prefix;     /* e.g. "mn_Ab3dE6gH" */
+    const char *tenant;
+    const char *name;       /* label given at creation; "" when none */
+    int64_t created_at_ms;
+    int64_t revoked_at_ms;  /* 0 while the key is active */
+} mn_key_info;
+
+/* A list of keys. Owned by the caller; free with mn_keys_free. */
+typedef struct mn_keys {
+    size_t n;
+    mn_key_info *keys;
+    void *priv_; /* internal */
+} mn_keys;
+
+MN_EXTERN void mn_keys_free(mn_keys *k); /* NULL is a no-op */
+
+/* Creates a key for `tenant` (required) with an optional label `name` (NULL or up to
+ * MN_MAX_ID_BYTES bytes). The clear key is written once to out_key (NUL-terminated) and
+ * never stored; *out_id (may be NULL) gets its id. Returns after the write is durable.
+ * Errors: MN_EINVAL, MN_EIO (no randomness or store error), MN_EPERM (read-only). */
+MN_EXTERN int mn_key_create(mn_db *db, const char *tenant, const char *name,
+                            char out_key[MN_KEY_LEN + 1], mn_id *out_id, mn_err *err);
+
+/* Checks a presented key in time independent of its content. On success the tenant is
+ * copied to out_tenant and *out_id (may be NULL) gets the key's id. MN_EAUTH when the key
+ * is malformed, unknown or revoked (the message says which, never echoing the key). */
+MN_EXTERN int mn_key_verify(mn_db *db, const char *key, char out_tenant[MN_MAX_ID_BYTES + 1],
+                            mn_id *out_id, mn_err *err);
+
+/* Every key, active and revoked, oldest first. */
+MN_EXTERN int mn_key_list(mn_db *db, mn_keys **out, mn_err *err);
+
+/* Revokes a key by id. MN_ENOTFOUND when there is no such key; revoking twice is not an
+ * error. */
+MN_EXTERN int mn_key_revoke(mn_db *db, mn_id id, mn_err *err);
+
+/* Number of active (not revoked) keys: a server with none runs in development mode. */
+MN_EXTERN int mn_key_count_active(mn_db *db, int64_t *out_n, mn_err *err);
+
+/* ---- embedding and statistics ------------------------------------------------------------ */
+
+/* Embeds text (len bytes of valid UTF-8, 1..max_text_bytes) with the database's embedder
+ * into out_vec, which holds `dim` floats; dim must equal mn_db_info.dim. The vector has unit
+ * length (all zero when the text has no usable word). Thread-safe.
+ * Errors: MN_ENOMODEL (no embedder), MN_EDIM, MN_EINVAL, MN_EUTF8, MN_ETOOBIG. */
+MN_EXTERN int mn_embed(mn_db *db, const char *text, size_t len, float *out_vec, int dim,
+                       mn_err *err);
+
+/* Counters for monitoring; cheap enough to read on every scrape. */
+typedef struct mn_db_stats {
+    int64_t n_memories;       /* all tenants */
+    int64_t n_partitions;     /* loaded now */
+    size_t partition_bytes;   /* RAM held by loaded partitions */
+    int64_t memory_bytes;     /* every byte the library holds through its allocator */
+    int64_t n_commits;        /* write transactions committed by the store */
+    int64_t n_committed_ops;  /* write requests they carried (group commit size = ops/commits) */
+    int64_t file_bytes;       /* size of the store file, 0 when unknown */
+    int64_t n_embeds;         /* mn_embed calls of this process (all handles) */
+    int64_t embed_ns;         /* time spent in them */
+} mn_db_stats;
+
+MN_EXTERN int mn_db_stats_get(mn_db *db, mn_db_stats *out, mn_err *err);
+
 #ifdef __cplusplus
 }
 #endif

@@ -142,4 +142,20 @@ int mn__utf8_valid(const char *s, size_t n, size_t *out_bad_at);
  * control characters. `what` names it in the message ("user id"). */
 int mn__check_id(const char *what, const char *id, mn_err *err);
 
+/* ---- SHA-256 (sha256.c) --------------------------------------------------------------------
+ * FIPS 180-4, for hashing stored secrets (API keys). */
+typedef struct mn__sha256_ctx {
+    uint32_t h[8];
+    uint64_t n_bytes;
+    uint8_t block[64];
+    size_t fill;
+} mn__sha256_ctx;
+
+void mn__sha256_init(mn__sha256_ctx *s);
+void mn__sha256_update(mn__sha256_ctx *s, const void *p, size_t n);
+void mn__sha256_final(mn__sha256_ctx *s, uint8_t out[32]); /* also wipes s */
+void mn__sha256(const void *p, size_t n, uint8_t out[32]);
+/* 1 when a[0..n) equals b[0..n); the time does not depend on where they differ. */
+int mn__ct_equal(const void *a, const void *b, size_t n);
+
 #endif /* MN_CORE_H */

@@ -12,7 +12,7 @@
 #define MAX_GROUP 1024       /* requests */
 #define MAX_GROUP_ROWS 8192  /* rows written, counting each non-put request as one */
 
-enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART };
+enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART, OP_CALL };
 
 struct mn__sq_wreq {
     int op;
@@ -23,6 +23,8 @@ struct mn__sq_wreq {
     const mn__row_patch *patch;
     int64_t now_ms;
     int64_t n_deleted;
+    mn__sq_write_fn call; /* OP_CALL: run by the writer thread on its connection */
+    void *call_ctx;
     int rc;
     mn_err err;
     bool done;
@@ -355,6 +357,8 @@ static int run_one(wctx *w, mn__sq_wreq *q)
         return run_update(w, q);
     case OP_DELETE_ONE:
         return run_delete_one(w, q);
+    case OP_CALL:
+        return q->call(w->s, q->call_ctx, q->now_ms, &q->err);
     default:
         return run_delete_part(w, q);
     }
@@ -689,4 +693,14 @@ int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn
     if (rc == MN_OK && out_n)
         *out_n = q.n_deleted;
     return rc;
+}
+
+int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err)
+{
+    mn__sq_wreq q;
+    memset(&q, 0, sizeof q);
+    q.op = OP_CALL;
+    q.call = fn;
+    q.call_ctx = ctx;
+    return submit(s, &q, err);
 }

@@ -67,6 +67,26 @@ typedef struct mn__store_stats {
     int64_t file_bytes;
 } mn__store_stats;
 
+/* An API key as stored: never the key itself, only its SHA-256 and its public prefix. For
+ * writes the strings are borrowed for the call; for reads they live in the call's arena. */
+typedef struct mn__key_row {
+    mn_id id;
+    const char *prefix;
+    uint8_t hash[32];
+    const char *tenant;
+    const char *name;
+    int64_t created_at_ms;
+    int64_t revoked_at_ms; /* 0: active */
+} mn__key_row;
+
+/* A user of a tenant with its memory count (the partitions table). */
+typedef struct mn__user_row {
+    const char *user_id;
+    int64_t n_memories;
+    int64_t created_at_ms;
+    int64_t updated_at_ms;
+} mn__user_row;
+
 /* Row callback for scans: return 0 to go on, non-zero to stop (that value is returned). The
  * row is valid for the call only. */
 typedef int (*mn__row_fn)(void *ctx, const mn__row *row);
@@ -102,6 +122,28 @@ struct mn__store_ops {
     /* Partition version: bumped in every write transaction touching the partition. */
     int (*version)(mn__store *s, const mn__pkey *k, int64_t *out_version, mn_err *err);
     int (*stats)(mn__store *s, mn__store_stats *out, mn_err *err);
+
+    /* ---- API keys and users of a tenant (sqlite_keys.c) ---- */
+    /* Stores a new key; sets k->id and, when 0, k->created_at_ms. */
+    int (*key_put)(mn__store *s, mn__key_row *k, mn_err *err);
+    /* Every key (active or revoked) whose prefix is `prefix`; rows live in a. */
+    int (*key_find)(mn__store *s, const char *prefix, mn__arena *a, mn__key_row **out_rows,
+                    size_t *out_n, mn_err *err);
+    /* Every key, oldest first; rows live in a. */
+    int (*key_list)(mn__store *s, mn__arena *a, mn__key_row **out_rows, size_t *out_n,
+                    mn_err *err);
+    /* Marks a key revoked (once; a second call keeps the first time). MN_ENOTFOUND. */
+    int (*key_revoke)(mn__store *s, mn_id id, mn_err *err);
+    int (*key_count_active)(mn__store *s, int64_t *out_n, mn_err *err);
+    /* Users of a tenant with at least one memory, by user id, after `after` (NULL: from
+     * the start), at most limit; *out_total counts them all. Rows live in a. */
+    int (*user_list)(mn__store *s, const char *tenant, const char *after, int limit,
+                     mn__arena *a, mn__user_row **out_rows, size_t *out_n, int64_t *out_total,
+                     mn_err *err);
+    /* Counters of one user (n_memories 0 when forgotten); MN_ENOTFOUND when never written.
+     * out->user_id is left NULL. */
+    int (*user_get)(mn__store *s, const char *tenant, const char *user_id, mn__user_row *out,
+                    mn_err *err);
 };
 
 extern const struct mn__store_ops mn__store_sqlite;

@@ -126,6 +126,11 @@ int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patc
                   mn_err *err);
 int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
 int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
+/* A write of another file of the backend (sqlite_keys.c): fn runs on the writer thread with
+ * s->wdb inside the group transaction and its own savepoint, like the built-in requests, and
+ * the call returns after the commit. now_ms is the request's time. */
+typedef int (*mn__sq_write_fn)(mn__sq *s, void *ctx, int64_t now_ms, mn_err *err);
+int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err);
 /* Test hooks: while paused, write requests queue up without running, so a test can build a
  * group of a known size. */
 void mn__sq_writer_pause(mn__store *st, bool paused);
@@ -147,6 +152,20 @@ int mn__sq_history(mn__store *st, const mn__pkey *k, mn_id id, mn__row_fn fn, vo
                    mn_err *err);
 int mn__sq_version(mn__store *st, const mn__pkey *k, int64_t *out_version, mn_err *err);
 int mn__sq_stats(mn__store *st, mn__store_stats *out, mn_err *err);
+
+/* sqlite_keys.c: API keys and the users of a tenant */
+int mn__sq_key_put(mn__store *st, mn__key_row *k, mn_err *err);
+int mn__sq_key_find(mn__store *st, const char *prefix, mn__arena *a, mn__key_row **out_rows,
+                    size_t *out_n, mn_err *err);
+int mn__sq_key_list(mn__store *st, mn__arena *a, mn__key_row **out_rows, size_t *out_n,
+                    mn_err *err);
+int mn__sq_key_revoke(mn__store *st, mn_id id, mn_err *err);
+int mn__sq_key_count_active(mn__store *st, int64_t *out_n, mn_err *err);
+int mn__sq_user_list(mn__store *st, const char *tenant, const char *after, int limit,
+                     mn__arena *a, mn__user_row **out_rows, size_t *out_n, int64_t *out_total,
+                     mn_err *err);
+int mn__sq_user_get(mn__store *st, const char *tenant, const char *user_id, mn__user_row *out,
+                    mn_err *err);
 
 /* sqlite_rows.c: the stored text of the enums (part of the file format). */
 const char *mn__sq_scope_text(mn_scope v);

@@ -438,4 +438,11 @@ const struct mn__store_ops mn__store_sqlite = {
     .history = mn__sq_history,
     .version = mn__sq_version,
     .stats = mn__sq_stats,
+    .key_put = mn__sq_key_put,
+    .key_find = mn__sq_key_find,
+    .key_list = mn__sq_key_list,
+    .key_revoke = mn__sq_key_revoke,
+    .key_count_active = mn__sq_key_count_active,
+    .user_list = mn__sq_user_list,
+    .user_get = mn__sq_user_get,
 };
