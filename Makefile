@@ -14,6 +14,7 @@ CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DMN_BUILDING -Iinclude -fPIC -fvisibility
   -MMD -MP -g
 OPT ?= -O2
 CFLAGS ?=
+comma := ,
 ifeq ($(CI),true)
   CFLAGS_BASE += -Werror
 endif
@@ -22,14 +23,13 @@ ifneq ($(SANITIZE),)
   LDFLAGS += -fsanitize=$(SANITIZE)
   O := build-$(subst $(comma),-,$(SANITIZE))
 endif
-comma := ,
 
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS_LIB) $(PKGS_BIN) 2>/dev/null)
 LIBS_LIB   := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null) -lstemmer -lpthread -lm
 LIBS_BIN   := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_DIRS := core text index embed store memory
+LIB_DIRS := core text index embed store memory context
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 BIN_SRC  := $(wildcard src/http/*.c src/mcp/*.c src/cmd/*.c)
 SQL      := $(sort $(wildcard src/store/sql/*.sql))
