@@ -63,5 +63,8 @@ int cmd_forget(int argc, char **argv);
 int cmd_export(int argc, char **argv);
 int cmd_import(int argc, char **argv);
 int cmd_info(int argc, char **argv);
+int cmd_serve(int argc, char **argv);  /* cmd_serve.c */
+int cmd_routes(int argc, char **argv); /* cmd_serve.c */
+int cmd_keys(int argc, char **argv);   /* cmd_keys.c */
 
 #endif

@@ -50,6 +50,9 @@ static const cli_cmd *const commands[] = {
     &(const cli_cmd){"export", "Write memories as NDJSON.", "", cmd_export},
     &(const cli_cmd){"import", "Load NDJSON written by export.", "", cmd_import},
     &info_cmd,
+    &(const cli_cmd){"serve", "Run the REST API server.", "", cmd_serve},
+    &(const cli_cmd){"keys", "Create, list or revoke API keys.", "", cmd_keys},
+    &(const cli_cmd){"routes", "Print the REST routes (Markdown, OpenAPI).", "", cmd_routes},
 };
 
 static void usage(FILE *f)

@@ -91,7 +91,7 @@ int mn__metadata_normalize(const mn_db *db, const char *json, char **out, mn_err
     if (!mn__utf8_valid(json, n, &bad))
         return mn__err_set(err, MN_EUTF8, "send metadata as UTF-8",
                            "metadata is not valid UTF-8 (bad byte at offset %zu)", bad);
-    j = cJSON_ParseWithLengthOpts(json, n, NULL, 1);
+    j = cJSON_ParseWithLengthOpts(json, n + 1, NULL, 1); /* n + 1: the NUL ends it */
     if (!j)
         return mn__err_set(err, MN_EPARSE, "send a JSON object such as {\"topic\":\"food\"}",
                            "metadata is not valid JSON");

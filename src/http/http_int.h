@@ -1,0 +1,240 @@
+/* http_int.h - shared between the server's own files: the server and request state, the
+ * route table, the error table, JSON input/output helpers, auth, rate limit, metrics, log. */
+#ifndef MN_HTTP_INT_H
+#define MN_HTTP_INT_H
+
+#include <cjson/cJSON.h>
+#include <microhttpd.h>
+#include <pthread.h>
+#include <stdatomic.h>
+
+#include "../core/core.h"
+#include "http.h"
+
+#define MN__H_MAX_PARAMS 4
+
+typedef struct mn__hsrv mn__hsrv;
+typedef struct mn__hreq mn__hreq;
+
+/* ---- routes (routes.c, router.c) ---------------------------------------------------------*/
+
+/* What a route accepts as body; the limit comes from the configuration. */
+typedef enum mn__hbody {
+    MN__H_BODY_NONE = 0,
+    MN__H_BODY_JSON = 1,   /* application/json, at most max_body_bytes */
+    MN__H_BODY_NDJSON = 2  /* application/x-ndjson, at most max_import_bytes */
+} mn__hbody;
+
+typedef int (*mn__hhandler)(mn__hreq *rq);
+
+typedef struct mn__route {
+    const char *method;
+    const char *path;       /* "/v1/users/{user}/memories/{id}" */
+    mn__hhandler handler;
+    mn__hbody body;
+    bool auth;              /* needs a key (unless in development mode) */
+    const char *op_id;      /* OpenAPI operationId, also the metrics label */
+    const char *tag;
+    const char *summary;
+    const char *query;      /* comma-separated query parameters (see mn__hparams) */
+    const char *req_schema; /* component schema name of the body, or NULL */
+    int ok_status;
+    const char *resp_schema; /* component schema of the success body, or NULL */
+    const char *resp_type;   /* content type of the success body; NULL: application/json */
+} mn__route;
+
+extern const mn__route mn__routes[];
+extern const size_t mn__n_routes;
+
+/* A documented query parameter. */
+typedef struct mn__hparam {
+    const char *name;
+    const char *type; /* JSON schema type */
+    const char *help;
+} mn__hparam;
+extern const mn__hparam mn__hparams[];
+const mn__hparam *mn__hparam_find(const char *name);
+
+/* A component schema of the OpenAPI document: name and JSON Schema text. */
+typedef struct mn__hschema {
+    const char *name;
+    const char *json;
+} mn__hschema;
+extern const mn__hschema mn__hschemas[];
+
+/* Finds the route of method+path; fills params. Returns the route index, -1 when no path
+ * matches (404), -2 when the path matches with another method (405; *allow gets the
+ * methods, comma-separated, into allow[0..allow_cap)). */
+int mn__route_match(const char *method, const char *path, char *scratch, size_t scratch_cap,
+                    const char **params, char *allow, size_t allow_cap);
+
+/* ---- server and request state ------------------------------------------------------------*/
+
+typedef struct mn__metrics mn__metrics;
+typedef struct mn__ratelimit mn__ratelimit;
+typedef struct mn__authcache mn__authcache;
+
+struct mn__hsrv {
+    mn__http_cfg cfg;
+    mn_db *db;
+    mn_db_info info;
+    struct MHD_Daemon *daemon;
+    unsigned port;
+    _Atomic bool stopping;
+    _Atomic int n_active;      /* requests between their first call and completion */
+    _Atomic bool dev_mode;
+    _Atomic int64_t dev_checked_ms;
+    _Atomic uint64_t rid_seq;
+    uint64_t rid_salt;
+    char *openapi;             /* generated once at start */
+    size_t openapi_len;
+    mn__metrics *metrics;
+    mn__ratelimit *rl;
+    mn__authcache *auth;
+    bool json_log;
+    mn_log_level log_level;
+};
+
+struct mn__hreq {
+    mn__hsrv *srv;
+    struct MHD_Connection *conn;
+    const char *method;
+    const char *url;
+    int route;                 /* index into mn__routes, -1: none */
+    const char *params[MN__H_MAX_PARAMS];
+    char scratch[1024];        /* path parameters live here */
+    char allow[64];
+    mn__buf body;
+    bool body_too_big;
+    bool queued;               /* response given to MHD */
+    cJSON *json;
+    char where[48];            /* "messages[3]: " while checking one item of a batch */
+    char tenant[MN_MAX_ID_BYTES + 1];
+    mn_id key_id;
+    char rid[72];
+    int64_t t0_ns;
+    int status;
+    size_t out_bytes;
+    struct MHD_Response *resp; /* built by the handler, queued by the dispatcher */
+};
+
+/* ---- responses (json_out.c) --------------------------------------------------------------*/
+
+/* Builds the response of rq from b's bytes (taken; b is reset) with a status and a content
+ * type (NULL: application/json). Returns MN_OK or MN_ENOMEM. */
+int mn__reply_buf(mn__hreq *rq, int status, mn__buf *b, const char *ctype);
+/* The same from a static string. */
+int mn__reply_static(mn__hreq *rq, int status, const char *body, const char *ctype);
+/* Adds a header to the pending response. */
+void mn__reply_header(mn__hreq *rq, const char *name, const char *value);
+/* A memory as JSON (the export shape), with scores when hit is given. */
+int mn__json_memory(mn__buf *b, const mn_memory *m, const mn_hit *hit);
+/* {"memories":[...],...} for a list or search result. */
+int mn__json_results(mn__buf *b, const mn_results *r, bool search);
+
+/* ---- errors (errors.c) -------------------------------------------------------------------*/
+
+/* Codes for failures that are the protocol's, not the library's; they sit in the same
+ * table as the MN_E* codes. */
+enum {
+    MN__H_ENOROUTE = -1001,
+    MN__H_EMETHOD = -1002,
+    MN__H_EMEDIA = -1003,
+    MN__H_EJSON = -1004,
+    MN__H_EFIELD = -1005,
+    MN__H_ESTOPPING = -1006
+};
+int mn__herr_status(int code);
+const char *mn__herr_code(int code);
+/* Replies {"error":{"code","message","hint"}} with the status of code. Returns code. */
+int mn__reply_error(mn__hreq *rq, int code, const char *hint, const char *fmt, ...)
+    MN_PRINTF(4, 5);
+/* The same from an mn_err filled by the library. */
+int mn__reply_err(mn__hreq *rq, int rc, const mn_err *err);
+
+/* ---- JSON input (json_in.c) --------------------------------------------------------------*/
+
+/* Checks content type, size, UTF-8 and depth, then parses rq->body into rq->json. Replies
+ * with the error and returns non-zero when the body is not acceptable. */
+int mn__json_body(mn__hreq *rq);
+/* Replies 422 when obj has a member not in allowed (NULL-terminated). */
+int mn__json_fields(mn__hreq *rq, const cJSON *obj, const char *where,
+                    const char *const *allowed);
+/* Typed members: absent leaves *out unchanged and returns 0; a wrong type replies 422. */
+int mn__json_str(mn__hreq *rq, const cJSON *obj, const char *name, bool required,
+                 const char **out);
+int mn__json_int(mn__hreq *rq, const cJSON *obj, const char *name, long long lo, long long hi,
+                 long long *out);
+/* metadata: an object, printed compactly into *out (free with cJSON_free); NULL when absent
+ * or null. */
+int mn__json_meta(mn__hreq *rq, const cJSON *obj, const char *name, char **out);
+/* created_at: RFC 3339 string or integer ms. */
+int mn__json_time(mn__hreq *rq, const cJSON *obj, const char *name, int64_t *out_ms);
+/* Query string helpers: absent leaves *out unchanged; bad values reply 422. */
+const char *mn__query(mn__hreq *rq, const char *name);
+int mn__query_int(mn__hreq *rq, const char *name, long long lo, long long hi,
+                  long long *out);
+int mn__query_time(mn__hreq *rq, const char *name, int64_t *out_ms);
+/* Checks that every query parameter is one the route documents. */
+int mn__query_known(mn__hreq *rq);
+/* Parses a path id ("{id}") into *out; replies 404 when it is not a positive integer. */
+int mn__path_id(mn__hreq *rq, const char *s, mn_id *out);
+
+/* ---- handlers (h_*.c) --------------------------------------------------------------------*/
+int mn__h_users_list(mn__hreq *rq);
+int mn__h_user_forget(mn__hreq *rq);
+int mn__h_user_export(mn__hreq *rq);
+int mn__h_import(mn__hreq *rq);
+int mn__h_messages_add(mn__hreq *rq);
+int mn__h_memories_list(mn__hreq *rq);
+int mn__h_memory_get(mn__hreq *rq);
+int mn__h_memory_patch(mn__hreq *rq);
+int mn__h_memory_delete(mn__hreq *rq);
+int mn__h_system_add(mn__hreq *rq);
+int mn__h_system_list(mn__hreq *rq);
+int mn__h_embeddings(mn__hreq *rq);
+int mn__h_healthz(mn__hreq *rq);
+int mn__h_readyz(mn__hreq *rq);
+int mn__h_metrics(mn__hreq *rq);
+int mn__h_openapi(mn__hreq *rq);
+int mn__h_docs(mn__hreq *rq);
+int mn__h_docs_file(mn__hreq *rq);
+
+/* Shared by the memory handlers (h_memories.c): adds the memories of a body (one object or
+ * {"messages"|"memories": [...]}) to user_id's partition or, with user_id NULL, the system
+ * scope. */
+int mn__add_from_body(mn__hreq *rq, const char *user_id, const char *list_name);
+/* List or search (with ?query=) of a user's or the system memories. */
+int mn__list_or_search(mn__hreq *rq, const char *user_id);
+
+/* ---- auth (auth.c) -----------------------------------------------------------------------*/
+int mn__auth_new(mn__authcache **out);
+void mn__auth_free(mn__authcache *a);
+/* Sets rq->tenant from the Authorization header (or "default" in development mode);
+ * replies 401 and returns non-zero when the key is missing or not valid. */
+int mn__auth_check(mn__hreq *rq);
+
+/* ---- rate limit (ratelimit.c) ------------------------------------------------------------*/
+int mn__rl_new(double per_s, double burst, mn__ratelimit **out);
+void mn__rl_free(mn__ratelimit *rl);
+/* 0 when a request of `who` may go now; else the seconds to wait before the next one. */
+int mn__rl_take(mn__ratelimit *rl, const char *who, int64_t now_ns);
+
+/* ---- metrics (metrics.c) -----------------------------------------------------------------*/
+int mn__metrics_new(mn__metrics **out);
+void mn__metrics_free(mn__metrics *m);
+void mn__metrics_observe(mn__metrics *m, int route, int status, int64_t ns);
+void mn__metrics_embed(mn__metrics *m, int64_t ns);
+int mn__metrics_render(mn__hsrv *srv, mn__buf *b);
+
+/* ---- logging (log.c) ---------------------------------------------------------------------*/
+void mn__hlog(const mn__hsrv *srv, mn_log_level level, const char *fmt, ...) MN_PRINTF(3, 4);
+void mn__hlog_access(const mn__hsrv *srv, const mn__hreq *rq, int64_t dur_ns);
+/* Library log callback (ctx is the server). */
+void mn__hlog_lib(void *ctx, mn_log_level level, const char *msg);
+int mn__hlog_level_parse(const char *s, mn_log_level *out);
+
+/* ---- OpenAPI (openapi.c) -----------------------------------------------------------------*/
+int mn__openapi_build(const mn__http_cfg *cfg, mn__buf *b);
+
+#endif /* MN_HTTP_INT_H */

@@ -1,0 +1,178 @@
+/* routes.c - the route table: the one place a route is declared. It drives the router, the
+ * OpenAPI document, docs/API.md (mnemo routes --markdown) and the HTTP test that every route
+ * has a success and an error case. Also the documented query parameters and schemas. */
+#include <string.h>
+
+#include "http_int.h"
+
+#define NONE MN__H_BODY_NONE
+#define JSON MN__H_BODY_JSON
+#define NDJSON MN__H_BODY_NDJSON
+#define LISTQ "limit,after,kind,status,session_id,since,until,query,k,mode,min_score"
+
+const mn__route mn__routes[] = {
+    {"GET", "/v1/users", mn__h_users_list, NONE, true, "listUsers", "users",
+     "Users of the tenant with their memory counts, by user id (paginated).", "limit,after",
+     NULL, 200, "UserList", NULL},
+    {"POST", "/v1/users/{user}/messages", mn__h_messages_add, JSON, true, "addMessages",
+     "memories",
+     "Store one message, or a batch as {\"messages\":[...]} (all or nothing).", NULL,
+     "MessagesIn", 201, "Added", NULL},
+    {"GET", "/v1/users/{user}/memories", mn__h_memories_list, NONE, true, "listMemories",
+     "memories",
+     "List a user's memories newest first with filters; with ?query= search them instead.",
+     LISTQ, NULL, 200, "MemoryList", NULL},
+    {"GET", "/v1/users/{user}/memories/{id}", mn__h_memory_get, NONE, true, "getMemory",
+     "memories", "One memory with its sources and the history of its earlier versions.", NULL,
+     NULL, 200, "MemoryWithHistory", NULL},
+    {"PATCH", "/v1/users/{user}/memories/{id}", mn__h_memory_patch, JSON, true, "updateMemory",
+     "memories", "Edit a memory's text, metadata or status; the old version goes to history.",
+     NULL, "MemoryPatch", 200, "Memory", NULL},
+    {"DELETE", "/v1/users/{user}/memories/{id}", mn__h_memory_delete, NONE, true,
+     "deleteMemory", "memories", "Forget one memory for good.", NULL, NULL, 200, "Deleted",
+     NULL},
+    {"DELETE", "/v1/users/{user}", mn__h_user_forget, NONE, true, "forgetUser", "users",
+     "Forget everything about a user (GDPR erasure).", NULL, NULL, 200, "Forgotten", NULL},
+    {"GET", "/v1/users/{user}/export", mn__h_user_export, NONE, true, "exportUser", "users",
+     "A user's memories as NDJSON, oldest first (the format POST /v1/import reads).", NULL,
+     NULL, 200, NULL, "application/x-ndjson"},
+    {"POST", "/v1/import", mn__h_import, NDJSON, true, "importMemories", "users",
+     "Bulk load NDJSON as written by export into the tenant (new ids; all or nothing).", NULL,
+     "Ndjson", 200, "Imported", NULL},
+    {"POST", "/v1/system/memories", mn__h_system_add, JSON, true, "addSystemMemories", "system",
+     "Store tenant-wide memories (product facts, rules), one or {\"memories\":[...]}.", NULL,
+     "SystemIn", 201, "Added", NULL},
+    {"GET", "/v1/system/memories", mn__h_system_list, NONE, true, "listSystemMemories",
+     "system", "List the tenant's system memories; with ?query= search them.", LISTQ, NULL,
+     200, "MemoryList", NULL},
+    {"POST", "/v1/embeddings", mn__h_embeddings, JSON, true, "createEmbeddings", "embeddings",
+     "OpenAI-compatible embeddings from the server's embedder.", NULL, "EmbeddingsIn", 200,
+     "EmbeddingsOut", NULL},
+    {"GET", "/healthz", mn__h_healthz, NONE, false, "healthz", "operations",
+     "Liveness: the process answers.", NULL, NULL, 200, "Health", NULL},
+    {"GET", "/readyz", mn__h_readyz, NONE, false, "readyz", "operations",
+     "Readiness: the store answers and the server is not shutting down.", NULL, NULL, 200,
+     "Health", NULL},
+    {"GET", "/metrics", mn__h_metrics, NONE, false, "metrics", "operations",
+     "Prometheus metrics (text format 0.0.4).", NULL, NULL, 200, NULL,
+     "text/plain; version=0.0.4"},
+    {"GET", "/openapi.json", mn__h_openapi, NONE, false, "openapi", "operations",
+     "This API as an OpenAPI 3.1 document.", NULL, NULL, 200, NULL, NULL},
+    {"GET", "/docs", mn__h_docs, NONE, false, "docs", "operations",
+     "API explorer (Swagger UI) over /openapi.json.", NULL, NULL, 200, NULL, "text/html"},
+    {"GET", "/docs/{file}", mn__h_docs_file, NONE, false, "docsFile", "operations",
+     "Static files of the API explorer.", NULL, NULL, 200, NULL, "application/octet-stream"},
+};
+
+const size_t mn__n_routes = MN_ARRAY_LEN(mn__routes);
+
+const mn__hparam mn__hparams[] = {
+    {"limit", "integer", "page size, 1..max-k (default 50)"},
+    {"after", "string", "cursor: next_after of the previous page"},
+    {"kind", "string", "comma-separated kinds: message, preference, fact, summary"},
+    {"status", "string", "comma-separated statuses (default active): active, archived, "
+                         "superseded"},
+    {"session_id", "string", "only memories of this session"},
+    {"since", "string", "only memories created at or after this time (RFC 3339 or ms)"},
+    {"until", "string", "only memories created before this time (RFC 3339 or ms)"},
+    {"query", "string", "search text: turns the list into a ranked search"},
+    {"k", "integer", "search: how many results, 1..max-k (default 10)"},
+    {"mode", "string", "search: hybrid (default), vector or keyword"},
+    {"min_score", "number", "search: drop results scoring below this"},
+    {NULL, NULL, NULL},
+};
+
+const mn__hparam *mn__hparam_find(const char *name)
+{
+    const mn__hparam *p;
+    for (p = mn__hparams; p->name; p++)
+        if (!strcmp(p->name, name))
+            return p;
+    return NULL;
+}
+
+#define MEMORY_PROPS                                                                         \
+    "\"id\":{\"type\":\"integer\"},\"scope\":{\"enum\":[\"user\",\"system\"]},"             \
+    "\"user_id\":{\"type\":[\"string\",\"null\"]},"                                         \
+    "\"kind\":{\"enum\":[\"message\",\"preference\",\"fact\",\"summary\"]},"                \
+    "\"role\":{\"enum\":[\"user\",\"assistant\",null]},"                                    \
+    "\"session_id\":{\"type\":[\"string\",\"null\"]},\"text\":{\"type\":\"string\"},"        \
+    "\"created_at\":{\"type\":\"string\",\"format\":\"date-time\"},"                        \
+    "\"status\":{\"enum\":[\"active\",\"archived\",\"superseded\"]},"                       \
+    "\"metadata\":{\"type\":[\"object\",\"null\"]},"                                        \
+    "\"sources\":{\"type\":\"array\",\"items\":{\"type\":\"integer\"}},"                    \
+    "\"superseded_by\":{\"type\":\"integer\"}"
+
+#define MESSAGE_PROPS                                                                        \
+    "\"text\":{\"type\":\"string\",\"description\":\"the message (alias: content)\"},"       \
+    "\"content\":{\"type\":\"string\"},\"role\":{\"enum\":[\"user\",\"assistant\",\"none\"]}," \
+    "\"kind\":{\"enum\":[\"message\",\"preference\",\"fact\",\"summary\"]},"                \
+    "\"session_id\":{\"type\":\"string\"},"                                                 \
+    "\"created_at\":{\"type\":[\"string\",\"integer\"],\"description\":\"RFC 3339 or ms\"}," \
+    "\"metadata\":{\"type\":\"object\"}"
+
+const mn__hschema mn__hschemas[] = {
+    {"Error", "{\"type\":\"object\",\"required\":[\"error\"],\"properties\":{\"error\":{"
+              "\"type\":\"object\",\"required\":[\"code\",\"message\",\"hint\"],\"properties\":{"
+              "\"code\":{\"type\":\"string\"},\"message\":{\"type\":\"string\"},"
+              "\"hint\":{\"type\":\"string\"}}}}}"},
+    {"Memory", "{\"type\":\"object\",\"properties\":{" MEMORY_PROPS "}}"},
+    {"Hit", "{\"allOf\":[{\"$ref\":\"#/components/schemas/Memory\"},{\"type\":\"object\","
+            "\"properties\":{\"score\":{\"type\":\"number\"},\"score_keyword\":{\"type\":"
+            "\"number\"},\"score_vector\":{\"type\":\"number\"}}}]}"},
+    {"MemoryWithHistory",
+     "{\"allOf\":[{\"$ref\":\"#/components/schemas/Memory\"},{\"type\":\"object\","
+     "\"properties\":{\"history\":{\"type\":\"array\",\"items\":{\"type\":\"object\","
+     "\"properties\":{\"text\":{\"type\":\"string\"},\"metadata\":{\"type\":[\"object\","
+     "\"null\"]},\"status\":{\"type\":\"string\"},\"updated_at\":{\"type\":\"string\"}}}}}}]}"},
+    {"MemoryList",
+     "{\"type\":\"object\",\"properties\":{\"memories\":{\"type\":\"array\",\"items\":{"
+     "\"$ref\":\"#/components/schemas/Hit\"}},\"count\":{\"type\":\"integer\"},"
+     "\"total\":{\"type\":\"integer\",\"description\":\"list only\"},"
+     "\"next_after\":{\"type\":[\"integer\",\"null\"],\"description\":\"list only\"},"
+     "\"mode\":{\"type\":\"string\",\"description\":\"search only\"},"
+     "\"note\":{\"type\":\"string\",\"description\":\"search only\"}}}"},
+    {"Message", "{\"type\":\"object\",\"properties\":{" MESSAGE_PROPS "}}"},
+    {"MessagesIn",
+     "{\"oneOf\":[{\"$ref\":\"#/components/schemas/Message\"},{\"type\":\"object\","
+     "\"required\":[\"messages\"],\"properties\":{\"messages\":{\"type\":\"array\","
+     "\"items\":{\"$ref\":\"#/components/schemas/Message\"}}}}]}"},
+    {"SystemIn",
+     "{\"oneOf\":[{\"$ref\":\"#/components/schemas/Message\"},{\"type\":\"object\","
+     "\"required\":[\"memories\"],\"properties\":{\"memories\":{\"type\":\"array\","
+     "\"items\":{\"$ref\":\"#/components/schemas/Message\"}}}}]}"},
+    {"Added", "{\"type\":\"object\",\"properties\":{\"ids\":{\"type\":\"array\",\"items\":{"
+              "\"type\":\"integer\"}},\"count\":{\"type\":\"integer\"}}}"},
+    {"MemoryPatch",
+     "{\"type\":\"object\",\"properties\":{\"text\":{\"type\":\"string\"},\"metadata\":{"
+     "\"type\":\"object\"},\"status\":{\"enum\":[\"active\",\"archived\",\"superseded\"]}}}"},
+    {"Deleted", "{\"type\":\"object\",\"properties\":{\"id\":{\"type\":\"integer\"},"
+                "\"deleted\":{\"type\":\"boolean\"}}}"},
+    {"Forgotten", "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\"},"
+                  "\"deleted\":{\"type\":\"integer\"}}}"},
+    {"UserList",
+     "{\"type\":\"object\",\"properties\":{\"users\":{\"type\":\"array\",\"items\":{\"type\":"
+     "\"object\",\"properties\":{\"user_id\":{\"type\":\"string\"},\"memories\":{\"type\":"
+     "\"integer\"},\"created_at\":{\"type\":\"string\"},\"updated_at\":{\"type\":\"string\"}"
+     "}}},\"count\":{\"type\":\"integer\"},\"total\":{\"type\":\"integer\"},\"next_after\":{"
+     "\"type\":[\"string\",\"null\"]}}}"},
+    {"Ndjson", "{\"type\":\"string\",\"description\":\"one memory object per line, as "
+               "written by export\"}"},
+    {"Imported", "{\"type\":\"object\",\"properties\":{\"lines\":{\"type\":\"integer\"},"
+                 "\"added\":{\"type\":\"integer\"}}}"},
+    {"EmbeddingsIn",
+     "{\"type\":\"object\",\"required\":[\"input\"],\"properties\":{\"input\":{\"oneOf\":[{"
+     "\"type\":\"string\"},{\"type\":\"array\",\"items\":{\"type\":\"string\"}}]},"
+     "\"model\":{\"type\":\"string\",\"description\":\"accepted and ignored: the server's "
+     "embedder answers\"},\"encoding_format\":{\"enum\":[\"float\"]},\"user\":{\"type\":"
+     "\"string\"}}}"},
+    {"EmbeddingsOut",
+     "{\"type\":\"object\",\"properties\":{\"object\":{\"const\":\"list\"},\"data\":{\"type\":"
+     "\"array\",\"items\":{\"type\":\"object\",\"properties\":{\"object\":{\"const\":"
+     "\"embedding\"},\"index\":{\"type\":\"integer\"},\"embedding\":{\"type\":\"array\","
+     "\"items\":{\"type\":\"number\"}}}}},\"model\":{\"type\":\"string\"},\"usage\":{\"type\":"
+     "\"object\",\"properties\":{\"prompt_tokens\":{\"type\":\"integer\"},\"total_tokens\":{"
+     "\"type\":\"integer\"}}}}}"},
+    {"Health", "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}"},
+    {NULL, NULL},
+};
