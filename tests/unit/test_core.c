@@ -90,7 +90,7 @@ TEST(utf8_validation)
 {
     size_t bad = 0;
     ASSERT(mn__utf8_valid("plain", 5, NULL));
-    ASSERT(mn__utf8_valid("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80", 12, NULL));
+    ASSERT(mn__utf8_valid("caf\xc3\xa9 \xe6\x97\xa5 \xf0\x9f\x98\x80", 14, NULL));
     ASSERT(!mn__utf8_valid("ab\xc3", 3, &bad));
     ASSERT_EQ(bad, 2);
     ASSERT(!mn__utf8_valid("\xc0\xaf", 2, NULL));          /* overlong */
