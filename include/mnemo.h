@@ -457,8 +457,8 @@ typedef struct mn_db_stats {
     int64_t n_commits;        /* write transactions committed by the store */
     int64_t n_committed_ops;  /* write requests they carried (group commit size = ops/commits) */
     int64_t file_bytes;       /* size of the store file, 0 when unknown */
-    int64_t n_embeds;         /* mn_embed calls of this process (all handles) */
-    int64_t embed_ns;         /* time spent in them */
+    int64_t n_embeds;         /* texts embedded by this process (adds, searches, mn_embed) */
+    int64_t embed_ns;         /* time spent in the embedder for them */
 } mn_db_stats;
 
 MN_EXTERN int mn_db_stats_get(mn_db *db, mn_db_stats *out, mn_err *err);

@@ -101,10 +101,8 @@ int mn__h_embeddings(mn__hreq *rq)
     for (i = 0, it = cJSON_IsString(input) ? input : input->child; !rc && it;
          it = cJSON_IsString(input) ? NULL : it->next, i++) {
         const char *text = it->valuestring;
-        int64_t t0 = mn__mono_ns();
         int j;
         rc = mn_embed(rq->srv->db, text, strlen(text), vec, dim, &err);
-        mn__metrics_embed(rq->srv->metrics, mn__mono_ns() - t0);
         if (rc) {
             if (n > 1)
                 mn__err_prefix(&err, "input[%zu]", i);

@@ -224,7 +224,6 @@ int mn__rl_take(mn__ratelimit *rl, const char *who, int64_t now_ns);
 int mn__metrics_new(mn__metrics **out);
 void mn__metrics_free(mn__metrics *m);
 void mn__metrics_observe(mn__metrics *m, int route, int status, int64_t ns);
-void mn__metrics_embed(mn__metrics *m, int64_t ns);
 int mn__metrics_render(mn__hsrv *srv, mn__buf *b);
 
 /* ---- logging (log.c) ---------------------------------------------------------------------*/

@@ -23,8 +23,6 @@ typedef struct rstats {
 
 struct mn__metrics {
     rstats *routes; /* mn__n_routes + 1: the last one is "no route" */
-    _Atomic uint64_t embed_count;
-    _Atomic uint64_t embed_ns;
     int64_t start_ms;
 };
 
@@ -74,14 +72,6 @@ void mn__metrics_observe(mn__metrics *m, int route, int status, int64_t ns)
     atomic_fetch_add_explicit(&r->bucket[b], 1, memory_order_relaxed);
     atomic_fetch_add_explicit(&r->sum_ns, (uint64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
     atomic_fetch_add_explicit(&r->count, 1, memory_order_relaxed);
-}
-
-void mn__metrics_embed(mn__metrics *m, int64_t ns)
-{
-    if (!m)
-        return;
-    atomic_fetch_add_explicit(&m->embed_count, 1, memory_order_relaxed);
-    atomic_fetch_add_explicit(&m->embed_ns, (uint64_t)(ns > 0 ? ns : 0), memory_order_relaxed);
 }
 
 static const char *route_label(size_t i)
@@ -162,9 +152,10 @@ int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
         "# HELP mnemo_store_committed_ops_total Write requests carried by those commits; "
         "ops/commits is the mean commit batch size.\n"
         "# TYPE mnemo_store_committed_ops_total counter\nmnemo_store_committed_ops_total %lld\n"
-        "# HELP mnemo_embed_seconds_total Time spent embedding for /v1/embeddings.\n"
+        "# HELP mnemo_embed_seconds_total Time spent in the embedder (adds, searches, "
+        "/v1/embeddings).\n"
         "# TYPE mnemo_embed_seconds_total counter\nmnemo_embed_seconds_total %.9f\n"
-        "# HELP mnemo_embed_total Texts embedded for /v1/embeddings.\n"
+        "# HELP mnemo_embed_total Texts embedded.\n"
         "# TYPE mnemo_embed_total counter\nmnemo_embed_total %llu\n"
         "# HELP mnemo_http_in_flight Requests being served now.\n"
         "# TYPE mnemo_http_in_flight gauge\nmnemo_http_in_flight %d\n"
@@ -174,7 +165,7 @@ int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
         "# TYPE mnemo_uptime_seconds gauge\nmnemo_uptime_seconds %.3f\n",
         (long long)st.n_memories, (long long)st.n_partitions, st.partition_bytes,
         (long long)st.memory_bytes, (long long)st.file_bytes, (long long)st.n_commits,
-        (long long)st.n_committed_ops, (double)atomic_load(&m->embed_ns) / 1e9,
-        (unsigned long long)atomic_load(&m->embed_count), atomic_load(&srv->n_active),
+        (long long)st.n_committed_ops, (double)st.embed_ns / 1e9,
+        (unsigned long long)st.n_embeds, atomic_load(&srv->n_active),
         atomic_load(&srv->dev_mode) ? 1 : 0, (double)(mn__now_ms() - m->start_ms) / 1e3);
 }

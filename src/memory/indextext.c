@@ -135,5 +135,10 @@ int mn__embed_text(mn_db *db, const char *text, size_t len, float *out, mn_err *
     if (!db->emb)
         return mn__err_set(err, MN_ENOMODEL, "run scripts/setup to build the model file",
                            "vector search is off: %s", db->vector_note);
-    return db->emb->embed(db->emb, text, len, out, err);
+    {
+        int64_t t0 = mn__mono_ns();
+        int rc = db->emb->embed(db->emb, text, len, out, err);
+        mn__embed_account(mn__mono_ns() - t0); /* mn_db_stats: embedder latency */
+        return rc;
+    }
 }

@@ -106,6 +106,8 @@ mn__tok *mn__tok_acquire(mn_db *db);
 void mn__tok_release(mn_db *db, mn__tok *t);
 /* Embeds with the db's embedder into out (dim floats). MN_ENOMODEL when none. */
 int mn__embed_text(mn_db *db, const char *text, size_t len, float *out, mn_err *err);
+/* monitor.c: counts one embedding call of ns nanoseconds (mn_db_stats). */
+void mn__embed_account(int64_t ns);
 
 /* ---- partition.c ---------------------------------------------------------------------- */
 /* Finds or loads the partition of k and returns it referenced (not locked). */

@@ -271,6 +271,8 @@ for (const [p, ops] of Object.entries(openapi.paths))
   const e = await srv.stop('SIGINT');
   check('SIGINT stops the server with exit code 0', e.code === 0, JSON.stringify(e) + srv.stderr.slice(-300));
   check('shutdown is logged', /stopped cleanly/.test(srv.stderr));
+  check('no sanitizer report from the server', !/runtime error|AddressSanitizer|LeakSanitizer|ThreadSanitizer/.test(srv.stderr),
+    (srv.stderr.match(/.*(runtime error|Sanitizer).*/) || [''])[0]);
 }
 
 // ---- development mode, shutdown under load ----------------------------------------------------
@@ -303,6 +305,7 @@ for (const [p, ops] of Object.entries(openapi.paths))
   stop = true;
   await Promise.all(loads);
   check(`SIGTERM under load exits 0 (${before}+ writes acknowledged before it)`, e.code === 0 && before > 0, JSON.stringify(e) + dev.stderr.slice(-400));
+  const firstErr = dev.stderr;
   dev = await startServer(['--db', devDb, ...common]);
   let lost = 0;
   const counts = {};
@@ -324,6 +327,8 @@ for (const [p, ops] of Object.entries(openapi.paths))
   const after = await request(dev.base, 'GET', '/v1/users');
   check('creating a key ends development mode within seconds', after.status === 401, after.text);
   await dev.stop();
+  check('no sanitizer report from the server under load', !/runtime error|Sanitizer/.test(firstErr + dev.stderr),
+    ((firstErr + dev.stderr).match(/.*(runtime error|Sanitizer).*/) || [''])[0]);
 }
 
 // ---- rate limit ------------------------------------------------------------------------
