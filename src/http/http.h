@@ -18,6 +18,7 @@ typedef struct mn__http_cfg {
     const char *model;
     const char *embedder;
     long long threads;          /* 0: one per core */
+    long long write_threads;    /* workers for requests that wait on a commit */
     long long max_body_bytes;
     long long max_import_bytes;
     long long max_export_bytes;

@@ -41,6 +41,7 @@ typedef struct mn__route {
     int ok_status;
     const char *resp_schema; /* component schema of the success body, or NULL */
     const char *resp_type;   /* content type of the success body; NULL: application/json */
+    bool writes;             /* waits for a store commit: runs on a write worker */
 } mn__route;
 
 extern const mn__route mn__routes[];
@@ -71,6 +72,7 @@ int mn__route_match(const char *method, const char *path, char *scratch, size_t 
 /* ---- server and request state ------------------------------------------------------------*/
 
 typedef struct mn__metrics mn__metrics;
+typedef struct mn__workers mn__workers;
 typedef struct mn__ratelimit mn__ratelimit;
 typedef struct mn__authcache mn__authcache;
 
@@ -91,6 +93,7 @@ struct mn__hsrv {
     mn__metrics *metrics;
     mn__ratelimit *rl;
     mn__authcache *auth;
+    mn__workers *workers;      /* runs the routes that write */
     bool json_log;
     mn_log_level log_level;
 };
@@ -107,6 +110,8 @@ struct mn__hreq {
     mn__buf body;
     bool body_too_big;
     bool queued;               /* response given to MHD */
+    bool offloaded;            /* suspended, handed to a write worker */
+    _Atomic bool done;         /* the worker has built the response */
     cJSON *json;
     char where[48];            /* "messages[3]: " while checking one item of a batch */
     char tenant[MN_MAX_ID_BYTES + 1];
@@ -206,6 +211,13 @@ int mn__h_docs_file(mn__hreq *rq);
 int mn__add_from_body(mn__hreq *rq, const char *user_id, const char *list_name);
 /* List or search (with ?query=) of a user's or the system memories. */
 int mn__list_or_search(mn__hreq *rq, const char *user_id);
+
+/* ---- write workers (workers.c) ----------------------------------------------------------*/
+int mn__workers_start(int n, void (*run)(mn__hreq *rq), mn__workers **out);
+/* MN_ECLOSED once stopping; MN_ENOMEM. */
+int mn__workers_submit(mn__workers *w, mn__hreq *rq);
+/* Runs what is queued, then joins the threads. NULL is a no-op. */
+void mn__workers_stop(mn__workers *w);
 
 /* ---- auth (auth.c) -----------------------------------------------------------------------*/
 int mn__auth_new(mn__authcache **out);

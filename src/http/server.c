@@ -118,6 +118,16 @@ static void dispatch(mn__hreq *rq)
         mn__reply_error(rq, MN_EINTERNAL, NULL, "route %s %s gave no reply", r->method, r->path);
 }
 
+/* Runs a suspended request (on a write worker, or inline when none can take it). rq may be
+ * freed by another thread as soon as its connection is resumed: nothing touches it after. */
+static void run_offloaded(mn__hreq *rq)
+{
+    struct MHD_Connection *conn = rq->conn;
+    dispatch(rq);
+    atomic_store(&rq->done, true);
+    MHD_resume_connection(conn);
+}
+
 static enum MHD_Result queue(mn__hreq *rq)
 {
     enum MHD_Result ok;
@@ -182,6 +192,16 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     }
     if (rq->queued)
         return MHD_YES;
+    if (rq->offloaded) /* called again after the worker resumed us */
+        return atomic_load(&rq->done) ? queue(rq) : MHD_YES;
+    if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big && srv->workers) {
+        /* Suspend before handing over: the worker may resume us at once. */
+        rq->offloaded = true;
+        MHD_suspend_connection(conn);
+        if (mn__workers_submit(srv->workers, rq) != MN_OK)
+            run_offloaded(rq);
+        return MHD_YES;
+    }
     dispatch(rq);
     return queue(rq);
 }
@@ -291,7 +311,7 @@ static int start_daemon(mn__hsrv *srv)
     struct sockaddr_in6 a6;
     struct sockaddr *sa;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_ITC |
-                     MHD_USE_ERROR_LOG;
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ERROR_LOG;
     unsigned threads = (unsigned)srv->cfg.threads;
     const union MHD_DaemonInfo *info;
     const char *host = strcmp(srv->cfg.host, "localhost") ? srv->cfg.host : "127.0.0.1";
@@ -331,8 +351,8 @@ static int start_daemon(mn__hsrv *srv)
     }
     info = MHD_get_daemon_info(srv->daemon, MHD_DAEMON_INFO_BIND_PORT);
     srv->port = info ? info->port : (unsigned)srv->cfg.port;
-    mn__hlog(srv, MN_LOG_INFO, "%u worker threads, body limit %lld bytes, %s", threads,
-             srv->cfg.max_body_bytes,
+    mn__hlog(srv, MN_LOG_INFO, "%u event threads, %lld write threads, body limit %lld bytes, %s",
+             threads, srv->cfg.write_threads, srv->cfg.max_body_bytes,
              srv->info.dim ? "hybrid search" : "keyword search only (no embedding model)");
     return 0;
 }
@@ -417,6 +437,10 @@ int mn__http_serve(const mn__http_cfg *cfg)
         mn__hlog(srv, MN_LOG_ERROR, "out of memory starting the server");
         goto cleanup;
     }
+    if (mn__workers_start((int)cfg->write_threads, run_offloaded, &srv->workers)) {
+        mn__hlog(srv, MN_LOG_ERROR, "cannot start the write threads");
+        goto cleanup;
+    }
     if ((rc = start_daemon(srv)) != 0)
         goto cleanup;
     banner(srv);
@@ -432,10 +456,14 @@ int mn__http_serve(const mn__http_cfg *cfg)
             close(fd);
     }
     wait_in_flight(srv);
+    /* Queued writes run and resume their connections before the daemon goes away. */
+    mn__workers_stop(srv->workers);
+    srv->workers = NULL;
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     rc = 0;
 cleanup:
+    mn__workers_stop(srv->workers);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     mn_db_close(srv->db); /* waits for the writer: every acknowledged write is durable */

@@ -82,7 +82,7 @@ int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n, mn_id *o
             if (rc)
                 goto cleanup;
             /* a failed embedding leaves the memory pending, it is still stored */
-            if (db->emb->embed(db->emb, text.data, text.len, v, NULL) == MN_OK) {
+            if (mn__embed_text(db, text.data, text.len, v, NULL) == MN_OK) {
                 r->embedding = v;
                 r->dim = dim;
                 r->embed_model = db->vec_model;

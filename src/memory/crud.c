@@ -185,7 +185,7 @@ int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id i
                 goto cleanup;
             }
             rc = mn__index_text(db, &old, &text);
-            if (!rc && db->emb->embed(db->emb, text.data, text.len, vec, NULL) == MN_OK) {
+            if (!rc && mn__embed_text(db, text.data, text.len, vec, NULL) == MN_OK) {
                 rp.embedding = vec;
                 rp.dim = db->emb->dim;
                 rp.embed_model = db->vec_model;
