@@ -162,8 +162,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         rid_make(rq);
         *con_cls = rq;
         atomic_fetch_add(&srv->n_active, 1);
-        rq->route = mn__route_match(method, url, rq->scratch, sizeof rq->scratch, rq->params,
-                                    rq->allow, sizeof rq->allow);
+        /* HEAD is GET without the body, which libmicrohttpd drops by itself. */
+        rq->route = mn__route_match(strcmp(method, "HEAD") ? method : "GET", url, rq->scratch,
+                                    sizeof rq->scratch, rq->params, rq->allow,
+                                    sizeof rq->allow);
         mn__buf_init(&rq->body, (size_t)body_limit(srv, rq->route));
         cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
                                          MHD_HTTP_HEADER_CONTENT_LENGTH);
