@@ -38,10 +38,16 @@ export function cli(args) {
   return execFileSync(BIN, args, { encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
 }
 
+// Every server started, so that none outlives the suite even when a test throws.
+const live = new Set();
+process.on('exit', () => { for (const p of live) p.kill('SIGKILL'); });
+
 // Starts `mnemo serve --port 0 ...`, resolves once it prints the URL.
 export function startServer(args, { timeoutMs = 15000 } = {}) {
   return new Promise((resolve, reject) => {
     const proc = spawn(BIN, ['serve', '--port', '0', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+    live.add(proc);
+    proc.on('exit', () => live.delete(proc));
     const srv = { proc, stdout: '', stderr: '', port: 0, base: '', exited: null };
     const exit = new Promise((r) => proc.on('exit', (code, sig) => { srv.exited = { code, sig }; r(srv.exited); }));
     srv.exit = exit;

@@ -11,6 +11,9 @@ import {
   rawKeepAlive,
 } from './lib.mjs';
 
+process.on('uncaughtException', (e) => { bad('the suite itself failed', e.stack); summary(); process.exit(1); });
+process.on('unhandledRejection', (e) => { bad('the suite itself failed', e && e.stack); summary(); process.exit(1); });
+
 const dir = tmpdir();
 const db = path.join(dir, 'main.db');
 const docsDir = path.join(dir, 'swagger');
