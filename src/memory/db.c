@@ -1,6 +1,7 @@
 /* db.c - opening and closing a database: options, the store, the embedder, the caches. */
 #include <cjson/cJSON.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "../index/index.h"
@@ -47,6 +48,39 @@ static void rank_defaults(mn__rank_cfg *r)
     r->min_vec = 0.2f;
     r->index_speaker = true;
     r->index_date = false;
+}
+
+/* MNEMO_RANK="w_keyword=0.4,min_vec=0.25,..." overrides ranking parameters: for
+ * measuring variants with bench/retrieval without rebuilding (docs/RETRIEVAL.md). */
+static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
+{
+    const char *env = getenv("MNEMO_RANK");
+    char buf[512], *p, *save = NULL;
+    if (!env || strlen(env) >= sizeof buf)
+        return;
+    memcpy(buf, env, strlen(env) + 1);
+    for (p = strtok_r(buf, ",", &save); p; p = strtok_r(NULL, ",", &save)) {
+        char *eq = strchr(p, '=');
+        float v;
+        if (!eq)
+            continue;
+        *eq = '\0';
+        v = strtof(eq + 1, NULL);
+        if (!strcmp(p, "k1"))
+            r->bm25_k1 = v;
+        else if (!strcmp(p, "b"))
+            r->bm25_b = v;
+        else if (!strcmp(p, "w_keyword"))
+            r->w_keyword = v;
+        else if (!strcmp(p, "min_vec"))
+            r->min_vec = v;
+        else if (!strcmp(p, "index_speaker"))
+            r->index_speaker = v != 0;
+        else if (!strcmp(p, "index_date"))
+            r->index_date = v != 0;
+        else
+            mn__log(log, MN_LOG_WARN, "MNEMO_RANK: unknown parameter '%s'", p);
+    }
 }
 
 static void cjson_hooks_once(void)
@@ -122,6 +156,7 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     db->log.ctx = db->opts.log_ctx;
     db->log.level = db->opts.log_level;
     rank_defaults(&db->rank);
+    rank_from_env(&db->rank, &db->log);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->tok_mu, NULL);
     mn__hmap_init(&db->parts);
