@@ -128,6 +128,23 @@ static void add_latency(bt_sys_result *sr, int64_t ns)
     sr->lat_ns[sr->n_lat++] = (double)ns;
 }
 
+/* BT_MISSES=1: prints each question the default mode misses at k = 10, with its evidence
+ * and the top three results, to stderr (for looking at failures, not for the report). */
+static void print_miss(const bt_corpus *c, const bt_question *q, const mn_results *res,
+                       const size_t *ranked, size_t n)
+{
+    size_t i, j;
+    for (i = 0; i < n; i++)
+        for (j = 0; j < q->n_evidence; j++)
+            if (ranked[i] == q->evidence[j])
+                return;
+    fprintf(stderr, "MISS [%s] %s\n", c->user_id, q->text);
+    for (j = 0; j < q->n_evidence && j < 3; j++)
+        fprintf(stderr, "   evidence: %.200s\n", c->turns[q->evidence[j]].text);
+    for (i = 0; i < res->n && i < 3; i++)
+        fprintf(stderr, "   got %.3f: %.160s\n", res->hits[i].score, res->hits[i].mem.text);
+}
+
 static int run_mnemo(mn_db *db, const bt_corpus *c, const id_turn *map, const bt_question *q,
                      int sys, bt_sys_result *sr, size_t *ranked, size_t *out_n)
 {
@@ -166,6 +183,8 @@ static int run_mnemo(mn_db *db, const bt_corpus *c, const id_turn *map, const bt
         ranked[(*out_n)++] = turn_of(map, c->n_turns, res->hits[i].mem.id);
         sr->tokens_sum += bt_tokens_approx(text ? strlen(text) : 0);
     }
+    if (getenv("BT_MISSES") && sys_modes[sys] == MN_MODE_DEFAULT)
+        print_miss(c, q, res, ranked, *out_n);
     mn_results_free(res);
     return 0;
 }

@@ -9,8 +9,8 @@
 /* Cosines live in [-1, 1]; -2 is mn__vecset_score_all's "no score" value. */
 #define VEC_VALID(x) ((x) > -1.5f)
 
-void mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
-                    float w_kw, float min_vec, mn__topk *t)
+void mn__fuse_blend_dense(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                          float w_kw, float min_vec, float *out)
 {
     float mx = 0.0f, inv;
     size_t i;
@@ -21,14 +21,30 @@ void mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size
     inv = mx > 0.0f ? 1.0f / mx : 0.0f;
     for (i = 0; i < n; i++) {
         float k, v;
+        out[i] = MN_FUSE_NONE;
         if (mask && !mask[i])
             continue;
         k = kw && kw[i] > 0.0f ? kw[i] * inv : 0.0f;
         v = vec && VEC_VALID(vec[i]) ? vec[i] : 0.0f;
         if (k <= 0.0f && !(vec && VEC_VALID(vec[i]) && vec[i] > min_vec))
             continue; /* neither signal fired */
-        mn__topk_push(t, w_kw * k + (1.0f - w_kw) * v, (uint32_t)i);
+        out[i] = w_kw * k + (1.0f - w_kw) * v;
     }
+}
+
+int mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                   float w_kw, float min_vec, mn__topk *t)
+{
+    float *f = mn__malloc(n * sizeof *f + 1);
+    size_t i;
+    if (!f)
+        return MN_ENOMEM;
+    mn__fuse_blend_dense(kw, vec, mask, n, w_kw, min_vec, f);
+    for (i = 0; i < n; i++)
+        if (f[i] > MN_FUSE_NONE)
+            mn__topk_push(t, f[i], (uint32_t)i);
+    mn__free(f);
+    return MN_OK;
 }
 
 typedef struct pair {

@@ -102,8 +102,13 @@ size_t mn__bm25_bytes(const mn__bm25 *bm);
 /* Blend: score = w_kw * kw[i]/max(kw) + (1 - w_kw) * vec[i]; rows with mask 0 skipped; rows
  * where neither signal fired (kw 0 and vec <= min_vec) skipped. Pushes into t. kw or vec may
  * be NULL (that signal is off); a vec value <= -1.5 (score_all's -2) counts as no score. */
-void mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
-                    float w_kw, float min_vec, mn__topk *t);
+int mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                   float w_kw, float min_vec, mn__topk *t);
+/* The same blend as dense scores: out[i] is the blended score, or MN_FUSE_NONE for rows
+ * masked out or where neither signal fired. */
+#define MN_FUSE_NONE (-1e30f)
+void mn__fuse_blend_dense(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                          float w_kw, float min_vec, float *out);
 /* Reciprocal rank fusion with constant c (60 is usual) of two dense score arrays: each row
  * gets the sum of 1/(c + rank) over the lists where it fired (kw > 0; vec a valid cosine),
  * ranks from 1, ties by smaller row. Either array may be NULL. MN_EINVAL when c <= 0,

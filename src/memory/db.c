@@ -47,7 +47,9 @@ static void rank_defaults(mn__rank_cfg *r)
     r->w_keyword = 0.5f;
     r->min_vec = 0.2f;
     r->index_speaker = true;
-    r->index_date = false;
+    r->index_date = true;
+    r->neighbor = 0.5f;
+    r->w_role_user = 1.0f;
 }
 
 /* MNEMO_RANK="w_keyword=0.4,min_vec=0.25,..." overrides ranking parameters: for
@@ -78,6 +80,10 @@ static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
             r->index_speaker = v != 0;
         else if (!strcmp(p, "index_date"))
             r->index_date = v != 0;
+        else if (!strcmp(p, "neighbor"))
+            r->neighbor = v;
+        else if (!strcmp(p, "w_role_user"))
+            r->w_role_user = v;
         else
             mn__log(log, MN_LOG_WARN, "MNEMO_RANK: unknown parameter '%s'", p);
     }

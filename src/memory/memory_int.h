@@ -23,6 +23,8 @@ typedef struct mn__rank_cfg {
     float min_vec;     /* a vector-only hit needs at least this cosine */
     bool index_speaker; /* index "<speaker>: <text>" */
     bool index_date;    /* add the date's words to the keyword index */
+    float neighbor;     /* share of the best neighbouring turn's score a row inherits */
+    float w_role_user;  /* score factor of rows said by the user (1: none) */
 } mn__rank_cfg;
 
 /* One loaded partition. Rows are dense indexes 0..n-1 in load/insert order. */
@@ -36,6 +38,7 @@ typedef struct mn__part {
     mn_id *ids;
     int64_t *created;
     uint8_t *kind;
+    uint8_t *role;
     uint8_t *status;
     uint8_t *alive;        /* 0: deleted or replaced by a newer row of the same id */
     uint64_t *session;     /* hash of the session id, 0 when none */

@@ -58,6 +58,7 @@ static void part_free(mn__part *p)
     mn__free(p->ids);
     mn__free(p->created);
     mn__free(p->kind);
+    mn__free(p->role);
     mn__free(p->status);
     mn__free(p->alive);
     mn__free(p->session);
@@ -106,6 +107,7 @@ static int grow_rows(mn__part *p)
     GROW(ids);
     GROW(created);
     GROW(kind);
+    GROW(role);
     GROW(status);
     GROW(alive);
     GROW(session);
@@ -211,6 +213,7 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
     p->ids[i] = r->id;
     p->created[i] = r->created_at_ms;
     p->kind[i] = (uint8_t)r->kind;
+    p->role[i] = (uint8_t)r->role;
     p->status[i] = (uint8_t)r->status;
     p->alive[i] = 1;
     p->session[i] = r->session_id ? mn__hash64(r->session_id, strlen(r->session_id), 1) : 0;

@@ -64,13 +64,41 @@ static int query_terms(mn_db *db, const char *q, mn__terms *terms)
     return rc;
 }
 
+/* Final scores and the top k: a row also inherits a share of its best neighbouring turn's
+ * score in the same session (an answer often follows the turn that names the topic), and
+ * rows said by the user may be weighted. */
+static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
+                        const float *fused, mn__topk *top)
+{
+    float a = db->rank.neighbor, wu = db->rank.w_role_user;
+    size_t n = p->n, i;
+    for (i = 0; i < n; i++) {
+        float s = fused[i], nb = MN_FUSE_NONE;
+        if (!mask[i])
+            continue;
+        if (a > 0) {
+            if (i > 0 && p->session[i - 1] == p->session[i] && fused[i - 1] > nb)
+                nb = fused[i - 1];
+            if (i + 1 < n && p->session[i + 1] == p->session[i] && fused[i + 1] > nb)
+                nb = fused[i + 1];
+            if (nb > MN_FUSE_NONE)
+                s = (s > MN_FUSE_NONE ? s : 0.0f) + a * nb;
+        }
+        if (s <= MN_FUSE_NONE)
+            continue;
+        if (p->role[i] == MN_ROLE_USER)
+            s *= wu;
+        mn__topk_push(top, s, (uint32_t)i);
+    }
+}
+
 /* Scores the partition under its read lock and fills cands (best first). */
 static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode mode,
                 const float *qvec, const mn__terms *terms, cand *cands, int *out_n)
 {
     size_t n = p->n, i;
     uint8_t *mask = NULL;
-    float *kw = NULL, *vec = NULL, max_kw = 0;
+    float *kw = NULL, *vec = NULL, *fused = NULL, max_kw = 0;
     mn__topk top;
     int k = o->k, rc;
 
@@ -83,7 +111,8 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
     mask = mn__malloc(n);
     kw = mn__calloc(n, sizeof *kw);
     vec = mn__malloc(n * sizeof *vec);
-    if (!mask || !kw || !vec) {
+    fused = mn__malloc(n * sizeof *fused);
+    if (!mask || !kw || !vec || !fused) {
         rc = MN_ENOMEM;
         goto cleanup;
     }
@@ -99,18 +128,17 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
         mn__vecset_score_all(&p->vecs, qvec, mask, vec);
     if (mode == MN_MODE_KEYWORD) {
         for (i = 0; i < n; i++)
-            if (mask[i] && kw[i] > 0)
-                mn__topk_push(&top, kw[i] / max_kw, (uint32_t)i);
+            fused[i] = mask[i] && kw[i] > 0 ? kw[i] / max_kw : MN_FUSE_NONE;
     } else if (mode == MN_MODE_VECTOR) {
         for (i = 0; i < n; i++)
-            if (mask[i])
-                mn__topk_push(&top, vec[i], (uint32_t)i);
+            fused[i] = mask[i] && vec[i] > -1.5f ? vec[i] : MN_FUSE_NONE;
     } else {
         if (max_kw > 0)
             for (i = 0; i < n; i++)
                 kw[i] /= max_kw;
-        mn__fuse_blend(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, &top);
+        mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, fused);
     }
+    push_ranked(db, p, mask, fused, &top);
     mn__topk_sort(&top);
     for (i = 0; i < (size_t)top.n; i++) {
         uint32_t r = top.idx[i];
@@ -127,6 +155,7 @@ cleanup:
     mn__free(mask);
     mn__free(kw);
     mn__free(vec);
+    mn__free(fused);
     return rc;
 }
 
