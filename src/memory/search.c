@@ -68,15 +68,16 @@ static int query_terms(mn_db *db, const char *q, mn__terms *terms)
  * score in the same session (an answer often follows the turn that names the topic), and
  * rows said by the user may be weighted. */
 static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
-                        const float *fused, mn__topk *top)
+                        const float *fused, mn_search_mode mode, mn__topk *top)
 {
-    float a = db->rank.neighbor, wu = db->rank.w_role_user;
+    /* keyword and vector modes rank by their own signal only */
+    float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role_user;
     size_t n = p->n, i;
     for (i = 0; i < n; i++) {
         float s = fused[i], nb = MN_FUSE_NONE;
         if (!mask[i])
             continue;
-        if (a > 0) {
+        if (a > 0 && p->session[i] != 0) { /* turns without a session have no neighbours */
             if (i > 0 && p->session[i - 1] == p->session[i] && fused[i - 1] > nb)
                 nb = fused[i - 1];
             if (i + 1 < n && p->session[i + 1] == p->session[i] && fused[i + 1] > nb)
@@ -138,7 +139,7 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
                 kw[i] /= max_kw;
         mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, fused);
     }
-    push_ranked(db, p, mask, fused, &top);
+    push_ranked(db, p, mask, fused, mode, &top);
     mn__topk_sort(&top);
     for (i = 0; i < (size_t)top.n; i++) {
         uint32_t r = top.idx[i];
