@@ -49,7 +49,8 @@ static void rank_defaults(mn__rank_cfg *r)
     r->index_speaker = true;
     r->index_date = true;
     r->neighbor = 0.5f;
-    r->w_role_user = 1.0f;
+    r->w_role_user = 1.5f;
+    r->w_speaker = 0.3f;
 }
 
 /* MNEMO_RANK="w_keyword=0.4,min_vec=0.25,..." overrides ranking parameters: for
@@ -84,6 +85,8 @@ static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
             r->neighbor = v;
         else if (!strcmp(p, "w_role_user"))
             r->w_role_user = v;
+        else if (!strcmp(p, "w_speaker"))
+            r->w_speaker = v;
         else
             mn__log(log, MN_LOG_WARN, "MNEMO_RANK: unknown parameter '%s'", p);
     }

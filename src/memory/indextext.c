@@ -24,6 +24,29 @@ static int speaker_of(const mn__row *r, char *out, size_t cap)
     return out[0] != '\0';
 }
 
+static int first_stem(void *ctx, const mn__word *w)
+{
+    if (w->is_stop)
+        return 0;
+    *(uint64_t *)ctx = mn__hash64(w->stem, w->stem_len, 7);
+    return 1; /* stop after the first word */
+}
+
+uint64_t mn__speaker_key(mn__tok *tok, const mn__row *r)
+{
+    char who[96];
+    uint64_t key = 0;
+    if (r->kind != MN_KIND_MESSAGE || !speaker_of(r, who, sizeof who))
+        return 0;
+    mn__tokenize(tok, who, strlen(who), first_stem, &key);
+    return key;
+}
+
+uint64_t mn__term_key(const mn__term *t)
+{
+    return mn__hash64(t->s, t->len, 7);
+}
+
 int mn__index_text(const mn_db *db, const mn__row *r, mn__buf *b)
 {
     char who[96];

@@ -25,6 +25,7 @@ typedef struct mn__rank_cfg {
     bool index_date;    /* add the date's words to the keyword index */
     float neighbor;     /* share of the best neighbouring turn's score a row inherits */
     float w_role_user;  /* score factor of rows said by the user (1: none) */
+    float w_speaker;    /* score boost of rows whose speaker the query names */
 } mn__rank_cfg;
 
 /* One loaded partition. Rows are dense indexes 0..n-1 in load/insert order. */
@@ -42,6 +43,7 @@ typedef struct mn__part {
     uint8_t *status;
     uint8_t *alive;        /* 0: deleted or replaced by a newer row of the same id */
     uint64_t *session;     /* hash of the session id, 0 when none */
+    uint64_t *speaker;     /* mn__speaker_key of the row, 0 when none */
     mn__hmap by_id;        /* 8-byte id -> row + 1 */
     mn__vecset vecs;
     mn__bm25 *bm;
@@ -105,6 +107,10 @@ void mn__terms_init(mn__terms *t);
 void mn__terms_release(mn__terms *t);
 int mn__terms_of(mn__tok *tok, const char *text, size_t len, bool keep_stop_if_all,
                  mn__terms *out);
+/* Key of the first word (stemmed) of a message's speaker, 0 when none; compares equal to
+ * mn__term_key of a query term naming that speaker. */
+uint64_t mn__speaker_key(mn__tok *tok, const mn__row *r);
+uint64_t mn__term_key(const mn__term *t);
 mn__tok *mn__tok_acquire(mn_db *db);
 void mn__tok_release(mn_db *db, mn__tok *t);
 /* Embeds with the db's embedder into out (dim floats). MN_ENOMODEL when none. */

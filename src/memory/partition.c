@@ -62,6 +62,7 @@ static void part_free(mn__part *p)
     mn__free(p->status);
     mn__free(p->alive);
     mn__free(p->session);
+    mn__free(p->speaker);
     mn__hmap_release(&p->by_id);
     mn__vecset_release(&p->vecs);
     mn__bm25_free(p->bm);
@@ -111,6 +112,7 @@ static int grow_rows(mn__part *p)
     GROW(status);
     GROW(alive);
     GROW(session);
+    GROW(speaker);
 #undef GROW
     p->cap = ncap;
     return MN_OK;
@@ -217,6 +219,7 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
     p->status[i] = (uint8_t)r->status;
     p->alive[i] = 1;
     p->session[i] = r->session_id ? mn__hash64(r->session_id, strlen(r->session_id), 1) : 0;
+    p->speaker[i] = mn__speaker_key(tok, r);
     p->n++;
     p->n_alive++;
     atomic_store(&p->cur_bytes, mn__part_bytes(p));

@@ -4,6 +4,8 @@
 
 #include "memory_int.h"
 
+#define MAX_QKEYS 64 /* query words checked against speaker names */
+
 typedef struct cand {
     mn_id id;
     float score, kw, vec;
@@ -53,13 +55,30 @@ static size_t build_mask(const mn__part *p, const mn_filter *f, uint8_t *mask)
     return n;
 }
 
-static int query_terms(mn_db *db, const char *q, mn__terms *terms)
+static int first_person_word(void *ctx, const mn__word *w)
+{
+    static const char *const words[] = {"i", "me", "my", "mine", "myself", "im", "ive", "id"};
+    size_t j;
+    for (j = 0; j < MN_ARRAY_LEN(words); j++)
+        if (w->word_len == strlen(words[j]) && !memcmp(w->word, words[j], w->word_len)) {
+            *(int *)ctx = 1;
+            return 1;
+        }
+    return 0;
+}
+
+/* Query terms, and whether the asker speaks of themself ("my", "I"): then what the user
+ * said is likelier to hold the answer than what the assistant said. */
+static int query_terms(mn_db *db, const char *q, mn__terms *terms, int *out_first_person)
 {
     mn__tok *tok = mn__tok_acquire(db);
     int rc;
     if (!tok)
         return MN_ENOMEM;
     rc = mn__terms_of(tok, q, strlen(q), true, terms);
+    *out_first_person = 0;
+    if (!rc)
+        mn__tokenize(tok, q, strlen(q), first_person_word, out_first_person);
     mn__tok_release(db, tok);
     return rc;
 }
@@ -67,8 +86,20 @@ static int query_terms(mn_db *db, const char *q, mn__terms *terms)
 /* Final scores and the top k: a row also inherits a share of its best neighbouring turn's
  * score in the same session (an answer often follows the turn that names the topic), and
  * rows said by the user may be weighted. */
+static int names_speaker(const uint64_t *qkeys, size_t n_q, uint64_t spk)
+{
+    size_t j;
+    if (!spk)
+        return 0;
+    for (j = 0; j < n_q; j++)
+        if (qkeys[j] == spk)
+            return 1;
+    return 0;
+}
+
 static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
-                        const float *fused, mn_search_mode mode, mn__topk *top)
+                        const float *fused, mn_search_mode mode, const uint64_t *qkeys,
+                        size_t n_q, int first_person, mn__topk *top)
 {
     /* keyword and vector modes rank by their own signal only */
     float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role_user;
@@ -87,19 +118,23 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
         }
         if (s <= MN_FUSE_NONE)
             continue;
-        if (p->role[i] == MN_ROLE_USER)
+        if (first_person && mode == MN_MODE_HYBRID && p->role[i] == MN_ROLE_USER)
             s *= wu;
+        if (mode == MN_MODE_HYBRID && names_speaker(qkeys, n_q, p->speaker[i]))
+            s *= 1.0f + db->rank.w_speaker;
         mn__topk_push(top, s, (uint32_t)i);
     }
 }
 
 /* Scores the partition under its read lock and fills cands (best first). */
 static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode mode,
-                const float *qvec, const mn__terms *terms, cand *cands, int *out_n)
+                const float *qvec, const mn__terms *terms, int first_person, cand *cands,
+                int *out_n)
 {
     size_t n = p->n, i;
     uint8_t *mask = NULL;
     float *kw = NULL, *vec = NULL, *fused = NULL, max_kw = 0;
+    uint64_t qkeys[MAX_QKEYS];
     mn__topk top;
     int k = o->k, rc;
 
@@ -139,7 +174,10 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
                 kw[i] /= max_kw;
         mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, fused);
     }
-    push_ranked(db, p, mask, fused, mode, &top);
+    for (i = 0; i < terms->n && i < MAX_QKEYS; i++)
+        qkeys[i] = mn__term_key(&terms->v[i]);
+    push_ranked(db, p, mask, fused, mode, qkeys, MN_MIN(terms->n, MAX_QKEYS), first_person,
+                &top);
     mn__topk_sort(&top);
     for (i = 0; i < (size_t)top.n; i++) {
         uint32_t r = top.idx[i];
@@ -170,7 +208,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     float *qvec = NULL;
     cand *cands = NULL;
     const char *note = "";
-    int n_cands = 0, i, kk, rc;
+    int n_cands = 0, i, kk, rc, first_person = 0;
     size_t n_out = 0;
     mn__arena scratch;
 
@@ -187,7 +225,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
         mode = MN_MODE_KEYWORD;
         note = "vector search is off (no embedding model); keyword results only";
     }
-    rc = query_terms(db, o->query, &terms);
+    rc = query_terms(db, o->query, &terms, &first_person);
     if (rc)
         goto oom;
     if (mode != MN_MODE_KEYWORD) {
@@ -205,7 +243,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     if (rc)
         goto cleanup;
     pthread_rwlock_rdlock(&p->lock);
-    rc = rank(db, p, o, mode, qvec, &terms, cands, &n_cands);
+    rc = rank(db, p, o, mode, qvec, &terms, first_person, cands, &n_cands);
     pthread_rwlock_unlock(&p->lock);
     mn__part_release(db, p);
     if (rc)
