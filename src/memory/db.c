@@ -49,7 +49,7 @@ static void rank_defaults(mn__rank_cfg *r)
     r->index_speaker = true;
     r->index_date = true;
     r->neighbor = 0.5f;
-    r->w_role_user = 1.5f;
+    r->w_role = 1.5f;
     r->w_speaker = 0.3f;
 }
 
@@ -83,8 +83,8 @@ static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
             r->index_date = v != 0;
         else if (!strcmp(p, "neighbor"))
             r->neighbor = v;
-        else if (!strcmp(p, "w_role_user"))
-            r->w_role_user = v;
+        else if (!strcmp(p, "w_role"))
+            r->w_role = v;
         else if (!strcmp(p, "w_speaker"))
             r->w_speaker = v;
         else

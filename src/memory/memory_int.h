@@ -24,7 +24,7 @@ typedef struct mn__rank_cfg {
     bool index_speaker; /* index "<speaker>: <text>" */
     bool index_date;    /* add the date's words to the keyword index */
     float neighbor;     /* share of the best neighbouring turn's score a row inherits */
-    float w_role_user;  /* score factor of rows said by the user (1: none) */
+    float w_role;  /* score factor of rows said by the role the query points at */
     float w_speaker;    /* score boost of rows whose speaker the query names */
 } mn__rank_cfg;
 

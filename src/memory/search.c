@@ -55,30 +55,50 @@ static size_t build_mask(const mn__part *p, const mn_filter *f, uint8_t *mask)
     return n;
 }
 
-static int first_person_word(void *ctx, const mn__word *w)
+static int word_in(const mn__word *w, const char *const *words, size_t n)
 {
-    static const char *const words[] = {"i", "me", "my", "mine", "myself", "im", "ive", "id"};
     size_t j;
-    for (j = 0; j < MN_ARRAY_LEN(words); j++)
-        if (w->word_len == strlen(words[j]) && !memcmp(w->word, words[j], w->word_len)) {
-            *(int *)ctx = 1;
+    for (j = 0; j < n; j++)
+        if (w->word_len == strlen(words[j]) && !memcmp(w->word, words[j], w->word_len))
             return 1;
-        }
     return 0;
 }
 
-/* Query terms, and whether the asker speaks of themself ("my", "I"): then what the user
- * said is likelier to hold the answer than what the assistant said. */
-static int query_terms(mn_db *db, const char *q, mn__terms *terms, int *out_first_person)
+typedef struct person_scan {
+    int first;      /* the asker speaks of themself */
+    int told;       /* the asker quotes the assistant: "you said", "did you recommend" */
+    int after_you;
+} person_scan;
+
+static int person_word(void *ctx, const mn__word *w)
+{
+    static const char *const mine[] = {"i", "me", "my", "mine", "myself", "im", "ive", "id"};
+    static const char *const verbs[] = {"said", "say", "told", "tell", "mentioned", "mention",
+                                        "recommended", "recommend", "suggested", "suggest",
+                                        "gave", "give", "listed", "provided", "explained"};
+    person_scan *ps = ctx;
+    if (word_in(w, mine, MN_ARRAY_LEN(mine)))
+        ps->first = 1;
+    if (ps->after_you && word_in(w, verbs, MN_ARRAY_LEN(verbs)))
+        ps->told = 1;
+    ps->after_you = w->word_len == 3 && !memcmp(w->word, "you", 3);
+    return 0;
+}
+
+/* Query terms, and whose words likely hold the answer: a question about oneself ("my",
+ * "I") is answered by what the user said, one quoting the assistant ("what did you
+ * recommend") by what the assistant said. *out_role gets that role, or MN_ROLE_NONE. */
+static int query_terms(mn_db *db, const char *q, mn__terms *terms, int *out_role)
 {
     mn__tok *tok = mn__tok_acquire(db);
+    person_scan ps = {0, 0, 0};
     int rc;
     if (!tok)
         return MN_ENOMEM;
     rc = mn__terms_of(tok, q, strlen(q), true, terms);
-    *out_first_person = 0;
     if (!rc)
-        mn__tokenize(tok, q, strlen(q), first_person_word, out_first_person);
+        mn__tokenize(tok, q, strlen(q), person_word, &ps);
+    *out_role = ps.told ? MN_ROLE_ASSISTANT : ps.first ? MN_ROLE_USER : MN_ROLE_NONE;
     mn__tok_release(db, tok);
     return rc;
 }
@@ -99,10 +119,10 @@ static int names_speaker(const uint64_t *qkeys, size_t n_q, uint64_t spk)
 
 static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
                         const float *fused, mn_search_mode mode, const uint64_t *qkeys,
-                        size_t n_q, int first_person, mn__topk *top)
+                        size_t n_q, int asker_role, mn__topk *top)
 {
     /* keyword and vector modes rank by their own signal only */
-    float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role_user;
+    float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role;
     size_t n = p->n, i;
     for (i = 0; i < n; i++) {
         float s = fused[i], nb = MN_FUSE_NONE;
@@ -118,7 +138,7 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
         }
         if (s <= MN_FUSE_NONE)
             continue;
-        if (first_person && mode == MN_MODE_HYBRID && p->role[i] == MN_ROLE_USER)
+        if (asker_role && mode == MN_MODE_HYBRID && p->role[i] == asker_role)
             s *= wu;
         if (mode == MN_MODE_HYBRID && names_speaker(qkeys, n_q, p->speaker[i]))
             s *= 1.0f + db->rank.w_speaker;
@@ -128,7 +148,7 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
 
 /* Scores the partition under its read lock and fills cands (best first). */
 static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode mode,
-                const float *qvec, const mn__terms *terms, int first_person, cand *cands,
+                const float *qvec, const mn__terms *terms, int asker_role, cand *cands,
                 int *out_n)
 {
     size_t n = p->n, i;
@@ -176,7 +196,7 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
     }
     for (i = 0; i < terms->n && i < MAX_QKEYS; i++)
         qkeys[i] = mn__term_key(&terms->v[i]);
-    push_ranked(db, p, mask, fused, mode, qkeys, MN_MIN(terms->n, MAX_QKEYS), first_person,
+    push_ranked(db, p, mask, fused, mode, qkeys, MN_MIN(terms->n, MAX_QKEYS), asker_role,
                 &top);
     mn__topk_sort(&top);
     for (i = 0; i < (size_t)top.n; i++) {
@@ -208,7 +228,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     float *qvec = NULL;
     cand *cands = NULL;
     const char *note = "";
-    int n_cands = 0, i, kk, rc, first_person = 0;
+    int n_cands = 0, i, kk, rc, asker_role = 0;
     size_t n_out = 0;
     mn__arena scratch;
 
@@ -225,7 +245,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
         mode = MN_MODE_KEYWORD;
         note = "vector search is off (no embedding model); keyword results only";
     }
-    rc = query_terms(db, o->query, &terms, &first_person);
+    rc = query_terms(db, o->query, &terms, &asker_role);
     if (rc)
         goto oom;
     if (mode != MN_MODE_KEYWORD) {
@@ -243,7 +263,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     if (rc)
         goto cleanup;
     pthread_rwlock_rdlock(&p->lock);
-    rc = rank(db, p, o, mode, qvec, &terms, first_person, cands, &n_cands);
+    rc = rank(db, p, o, mode, qvec, &terms, asker_role, cands, &n_cands);
     pthread_rwlock_unlock(&p->lock);
     mn__part_release(db, p);
     if (rc)
