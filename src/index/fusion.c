@@ -77,33 +77,46 @@ static void add_ranks(const float *s, const uint8_t *mask, size_t n, int is_vec,
         acc[tmp[i].i] += 1.0f / (c + (float)(i + 1));
 }
 
-int mn__fuse_rrf(const float *kw, const float *vec, const uint8_t *mask, size_t n, float c,
-                 mn__topk *t)
+int mn__fuse_rrf_dense(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                       float c, float *out)
 {
     pair *tmp = NULL;
-    float *acc = NULL;
     size_t i;
-    int rc = MN_OK;
 
     if (!(c > 0.0f))
         return MN_EINVAL;
-    if (n == 0 || (!kw && !vec))
-        return MN_OK;
-    tmp = mn__malloc(n * sizeof *tmp);
-    acc = mn__calloc(n, sizeof *acc);
-    if (!tmp || !acc) {
-        rc = MN_ENOMEM;
-        goto cleanup;
-    }
-    if (kw)
-        add_ranks(kw, mask, n, 0, c, tmp, acc);
-    if (vec)
-        add_ranks(vec, mask, n, 1, c, tmp, acc);
     for (i = 0; i < n; i++)
-        if (acc[i] > 0.0f)
-            mn__topk_push(t, acc[i], (uint32_t)i);
-cleanup:
+        out[i] = 0.0f;
+    if (n == 0 || (!kw && !vec))
+        goto none;
+    tmp = mn__malloc(n * sizeof *tmp);
+    if (!tmp)
+        return MN_ENOMEM;
+    if (kw)
+        add_ranks(kw, mask, n, 0, c, tmp, out);
+    if (vec)
+        add_ranks(vec, mask, n, 1, c, tmp, out);
     mn__free(tmp);
+none:
+    for (i = 0; i < n; i++)
+        if (!(out[i] > 0.0f))
+            out[i] = MN_FUSE_NONE;
+    return MN_OK;
+}
+
+int mn__fuse_rrf(const float *kw, const float *vec, const uint8_t *mask, size_t n, float c,
+                 mn__topk *t)
+{
+    float *acc = mn__malloc(n * sizeof *acc + 1);
+    size_t i;
+    int rc;
+
+    if (!acc)
+        return MN_ENOMEM;
+    rc = mn__fuse_rrf_dense(kw, vec, mask, n, c, acc);
+    for (i = 0; !rc && i < n; i++)
+        if (acc[i] > MN_FUSE_NONE)
+            mn__topk_push(t, acc[i], (uint32_t)i);
     mn__free(acc);
     return rc;
 }

@@ -109,6 +109,9 @@ int mn__fuse_blend(const float *kw, const float *vec, const uint8_t *mask, size_
 #define MN_FUSE_NONE (-1e30f)
 void mn__fuse_blend_dense(const float *kw, const float *vec, const uint8_t *mask, size_t n,
                           float w_kw, float min_vec, float *out);
+/* Reciprocal rank fusion as dense scores (MN_FUSE_NONE where no list ranked the row). */
+int mn__fuse_rrf_dense(const float *kw, const float *vec, const uint8_t *mask, size_t n,
+                       float c, float *out);
 /* Reciprocal rank fusion with constant c (60 is usual) of two dense score arrays: each row
  * gets the sum of 1/(c + rank) over the lists where it fired (kw > 0; vec a valid cosine),
  * ranks from 1, ties by smaller row. Either array may be NULL. MN_EINVAL when c <= 0,

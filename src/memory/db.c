@@ -43,7 +43,7 @@ void mn_search_opts_init(mn_search_opts *o)
 static void rank_defaults(mn__rank_cfg *r)
 {
     r->bm25_k1 = 1.2f;
-    r->bm25_b = 0.75f;
+    r->bm25_b = 0.5f;
     r->w_keyword = 0.5f;
     r->min_vec = 0.2f;
     r->index_speaker = true;
@@ -75,6 +75,8 @@ static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
             r->bm25_b = v;
         else if (!strcmp(p, "w_keyword"))
             r->w_keyword = v;
+        else if (!strcmp(p, "rrf_c"))
+            r->rrf_c = v;
         else if (!strcmp(p, "min_vec"))
             r->min_vec = v;
         else if (!strcmp(p, "index_speaker"))

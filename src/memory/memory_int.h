@@ -20,6 +20,7 @@ typedef struct mn__rank_cfg {
     float bm25_k1;
     float bm25_b;
     float w_keyword;   /* hybrid blend weight of the normalised BM25 score */
+    float rrf_c;       /* > 0: reciprocal rank fusion with this constant instead */
     float min_vec;     /* a vector-only hit needs at least this cosine */
     bool index_speaker; /* index "<speaker>: <text>" */
     bool index_date;    /* add the date's words to the keyword index */

@@ -192,7 +192,16 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
         if (max_kw > 0)
             for (i = 0; i < n; i++)
                 kw[i] /= max_kw;
-        mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec, fused);
+        if (db->rank.rrf_c > 0) {
+            if ((rc = mn__fuse_rrf_dense(kw, vec, mask, n, db->rank.rrf_c, fused)) != MN_OK)
+                goto cleanup;
+            for (i = 0; i < n; i++) /* neighbour and role stages expect 0..~1 scores */
+                if (fused[i] > MN_FUSE_NONE)
+                    fused[i] *= db->rank.rrf_c / 2;
+        } else {
+            mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec,
+                                 fused);
+        }
     }
     for (i = 0; i < terms->n && i < MAX_QKEYS; i++)
         qkeys[i] = mn__term_key(&terms->v[i]);
