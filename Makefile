@@ -6,7 +6,7 @@ PREFIX  ?= /usr/local
 O       := build
 SANITIZE ?=
 
-PKGS_LIB := sqlite3 libutf8proc libxxhash libcjson
+PKGS_LIB := sqlite3 libutf8proc libxxhash libcjson libpq hiredis
 PKGS_BIN := libmicrohttpd libcurl
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DMN_BUILDING -Iinclude -fPIC -fvisibility=hidden \
@@ -34,8 +34,10 @@ LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 BIN_SRC  := $(wildcard src/http/*.c src/mcp/*.c src/cmd/*.c)
 SQL      := $(sort $(wildcard src/store/sql/*.sql))
 GEN_SQL  := $(O)/gen/sql_migrations.c
+PG_SQL   := $(sort $(wildcard src/store/sql/pg/*.sql))
+GEN_PG_SQL := $(O)/gen/pg_migrations.c
 
-LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(O)/gen/sql_migrations.o
+LIB_OBJ  := $(LIB_SRC:%.c=$(O)/%.o) $(O)/gen/sql_migrations.o $(O)/gen/pg_migrations.o
 BIN_OBJ  := $(BIN_SRC:%.c=$(O)/%.o)
 
 TEST_SRC := $(wildcard tests/unit/*.c)
@@ -66,6 +68,13 @@ $(GEN_SQL): $(SQL) scripts/embed-sql
 	sh scripts/embed-sql $(SQL) > $@.tmp && mv $@.tmp $@
 
 $(O)/gen/sql_migrations.o: $(GEN_SQL)
+	$(CC) $(ALL_CFLAGS) -Isrc/store -c $< -o $@
+
+$(GEN_PG_SQL): $(PG_SQL) scripts/embed-sql
+	@mkdir -p $(dir $@)
+	sh scripts/embed-sql --array mn__pg_migrations $(PG_SQL) > $@.tmp && mv $@.tmp $@
+
+$(O)/gen/pg_migrations.o: $(GEN_PG_SQL)
 	$(CC) $(ALL_CFLAGS) -Isrc/store -c $< -o $@
 
 $(LIBA): $(LIB_OBJ)

@@ -190,6 +190,11 @@ done:
     return MN_OK;
 }
 
+int mn__sq_sources_parse(const char *s, mn_id *out, size_t cap, size_t *out_n)
+{
+    return parse_sources(s, out, cap, out_n);
+}
+
 /* A text column, copied into the arena when there is one. */
 static int col_text(sqlite3_stmt *st, int col, mn__arena *a, const char **out)
 {

@@ -1,5 +1,6 @@
-/* store.c - picks the storage backend for a URI. PostgreSQL URIs get no backend until
- * store_pg.c exists; every other string is the path of a SQLite file. */
+/* store.c - picks the storage backend for a URI (postgres:// and postgresql:// are
+ * PostgreSQL, every other string is the path of a SQLite file), and the test hooks that
+ * work on either backend. */
 #include <string.h>
 
 #include "store_int.h"
@@ -9,6 +10,19 @@ const struct mn__store_ops *mn__store_for_uri(const char *uri)
     if (!uri)
         return NULL;
     if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
-        return NULL;
+        return &mn__store_pg;
     return &mn__store_sqlite;
+}
+
+void mn__store_writer_pause(mn__store *st, bool paused)
+{
+    if (st->ops == &mn__store_pg)
+        mn__pg_writer_pause(st, paused);
+    else
+        mn__sq_writer_pause(st, paused);
+}
+
+size_t mn__store_queue_len(mn__store *st)
+{
+    return st->ops == &mn__store_pg ? mn__pg_queue_len(st) : mn__sq_queue_len(st);
 }

@@ -1,6 +1,7 @@
-/* store.h - durability layer: one ops table, one backend per file (store_sqlite.c, later
- * store_pg.c). The store is the source of truth; the engine (src/memory) caches partitions
- * built from it. Every write returns only after its transaction has committed. */
+/* store.h - durability layer: one ops table, one backend per family of files (store_sqlite.c
+ * and sqlite_*.c; store_pg.c and pg_*.c). The store is the source of truth; the engine
+ * (src/memory) caches partitions built from it. Every write returns only after its
+ * transaction has committed. */
 #ifndef MN_STORE_H
 #define MN_STORE_H
 
@@ -87,6 +88,11 @@ typedef struct mn__user_row {
     int64_t updated_at_ms;
 } mn__user_row;
 
+/* Called by a store thread when another process changed a partition (k, valid for the
+ * call), or with k == NULL when changes may have been missed (reconnected): every cached
+ * partition is suspect. */
+typedef void (*mn__watch_fn)(void *ctx, const mn__pkey *k);
+
 /* Row callback for scans: return 0 to go on, non-zero to stop (that value is returned). The
  * row is valid for the call only. */
 typedef int (*mn__row_fn)(void *ctx, const mn__row *row);
@@ -144,11 +150,20 @@ struct mn__store_ops {
      * out->user_id is left NULL. */
     int (*user_get)(mn__store *s, const char *tenant, const char *user_id, mn__user_row *out,
                     mn_err *err);
+
+    /* ---- several processes on one store (NULL where a backend has one writer process) ---- */
+    /* Starts telling fn about partitions written by other processes (PostgreSQL: LISTEN on
+     * the channel the write transactions NOTIFY). fn runs on a store thread. */
+    int (*watch)(mn__store *s, mn__watch_fn fn, void *ctx, mn_err *err);
+    /* Whether the watch is connected now; while it is not, callers poll version(). */
+    bool (*watch_live)(mn__store *s);
 };
 
 extern const struct mn__store_ops mn__store_sqlite;
+extern const struct mn__store_ops mn__store_pg;
 
-/* Picks the backend for a URI ("postgres://..." later; anything else is a SQLite path). */
+/* Picks the backend for a URI: postgres:// and postgresql:// are PostgreSQL; anything else
+ * is a SQLite path. */
 const struct mn__store_ops *mn__store_for_uri(const char *uri);
 
 #endif /* MN_STORE_H */

@@ -1,11 +1,13 @@
 /* store_int.h - shared between the store backends' own files: the embedded migrations, the
- * common head of every backend handle, and the SQLite backend's state and internal calls
- * (store_sqlite.c, sqlite_writer.c, sqlite_read.c, sqlite_rows.c). */
+ * common head of every backend handle, the SQLite backend's state and internal calls
+ * (store_sqlite.c, sqlite_*.c) and the PostgreSQL backend's (store_pg.c, pg_*.c). */
 #ifndef MN_STORE_INT_H
 #define MN_STORE_INT_H
 
+#include <libpq-fe.h>
 #include <pthread.h>
 #include <sqlite3.h>
+#include <stdatomic.h>
 
 #include "store.h"
 
@@ -17,11 +19,19 @@ struct mn__migration {
     const char *sql;
 };
 extern const struct mn__migration mn__migrations[];
+/* The same for PostgreSQL, from src/store/sql/pg/NNNN_name.sql (same numbers, same logical
+ * schema). */
+extern const struct mn__migration mn__pg_migrations[];
 
 /* Every backend handle starts with this, so a backend can check that a handle is its own. */
 struct mn__store {
     const struct mn__store_ops *ops;
 };
+
+/* Test hooks of either backend (store.c): while paused, write requests queue up without
+ * running, so that a test can build a group of a known size. */
+void mn__store_writer_pause(mn__store *st, bool paused);
+size_t mn__store_queue_len(mn__store *st);
 
 /* ---- SQLite backend ---------------------------------------------------------------------- */
 
@@ -179,6 +189,8 @@ int mn__sq_check_pkey(const mn__pkey *k, mn_err *err);
 int mn__sq_bind_pkey(sqlite3_stmt *st, int first, const mn__pkey *k, bool part_key);
 /* "[1,2,3]" into b. */
 int mn__sq_sources_json(const mn_id *ids, size_t n, mn__buf *b);
+/* Parses stored sources "[1,2,3]" strictly into out (cap ids); MN_ECORRUPT when malformed. */
+int mn__sq_sources_parse(const char *s, mn_id *out, size_t cap, size_t *out_n);
 /* The little-endian bytes of a vector: v itself on little-endian hosts, else a copy in sc. */
 const void *mn__sq_vec_blob(const float *v, int dim, mn__sq_scratch *sc);
 void mn__sq_scratch_release(mn__sq_scratch *sc);
@@ -187,5 +199,186 @@ void mn__sq_scratch_release(mn__sq_scratch *sc);
  * until the next step. A malformed stored value gives MN_ECORRUPT. */
 int mn__sq_row_read(const mn__sq *s, sqlite3_stmt *st, mn__arena *a, mn__sq_scratch *sc,
                     mn__row *out, mn_err *err);
+
+/* ---- PostgreSQL backend ------------------------------------------------------------------ */
+
+/* Prepared statements, prepared lazily on each connection (pg_conn.c has their text). The
+ * multi-row inserts come in a few fixed sizes; a batch is cut into chunks of those. */
+enum {
+    MN__PG_Q_GET,
+    MN__PG_Q_SCAN_PART,
+    MN__PG_Q_SCAN_TENANT,
+    MN__PG_Q_HISTORY,
+    MN__PG_Q_VERSION,
+    MN__PG_Q_STATS,
+    MN__PG_Q_LIST,
+    MN__PG_Q_IDS,
+    MN__PG_Q_PART_UPSERT,
+    MN__PG_Q_PART_UPDATE,
+    MN__PG_Q_EXISTS,
+    MN__PG_Q_HIST_SAVE,
+    MN__PG_Q_UPDATE,
+    MN__PG_Q_DELETE_ONE,
+    MN__PG_Q_DELETE_PART,
+    MN__PG_Q_KEY_PUT,
+    MN__PG_Q_KEY_REVOKE,
+    MN__PG_Q_KEY_FIND,
+    MN__PG_Q_KEY_LIST,
+    MN__PG_Q_KEY_COUNT,
+    MN__PG_Q_USER_LIST,
+    MN__PG_Q_USER_COUNT,
+    MN__PG_Q_USER_GET,
+    MN__PG_Q_INS_1,   /* INS_1 + i inserts mn__pg_ins_rows[i] rows */
+    MN__PG_Q_INS_4,
+    MN__PG_Q_INS_16,
+    MN__PG_Q_INS_64,
+    MN__PG_Q_INS_256,
+    MN__PG_Q_N
+};
+#define MN__PG_N_INS 5
+#define MN__PG_INS_COLS 16
+extern const int mn__pg_ins_rows[MN__PG_N_INS];
+
+/* The NOTIFY channel of partition versions (docs/SCALING.md). */
+#define MN__PG_CHANNEL "mnemo_parts"
+
+typedef struct mn__pg_conn {
+    PGconn *c;
+    uint64_t gen;              /* pool generation when opened */
+    uint32_t prepared;         /* bit q: statement q is prepared on this connection */
+    bool broken;               /* the server went away: closed, never pooled again */
+    struct mn__pg_conn *next;
+} mn__pg_conn;
+
+typedef struct mn__pg_wreq mn__pg_wreq; /* a queued write request (pg_writer.c) */
+
+#define MN__PG_MAX_WRITERS 4
+
+typedef struct mn__pg {
+    mn__store base;
+    char *uri;                 /* as given, for libpq */
+    char *name;                /* the URI without its password, for messages */
+    mn__store_cfg cfg;         /* cfg.log is borrowed for the store's lifetime */
+    int schema_version;
+    char node_tag[20];         /* this process's mark in NOTIFY payloads */
+    char *sql[MN__PG_Q_N];     /* statement texts; the inserts are built at open */
+
+    /* The pool. After a connection broke, gen goes up and idle connections of an older gen
+     * are closed instead of used: a restarted server left them all dead. While down (a
+     * connect failed), callers fail at once with MN_EUNAVAIL until retry_at_ms; then one
+     * connect is tried, and the wait doubles on each failure (backoff, at most 2 s). */
+    pthread_mutex_t pool_mu;
+    mn__pg_conn *idle;
+    int n_idle;
+    uint64_t gen;
+    bool down;
+    int64_t retry_at_ms;
+    int backoff_ms;
+    char down_msg[160];
+
+    /* Writers: threads that each take the queued requests as one group transaction. */
+    pthread_mutex_t mu;
+    pthread_cond_t cond_work;
+    mn__pg_wreq *head, *tail;
+    size_t n_queued;
+    size_t n_in_submit;
+    bool stopping;
+    bool paused;
+    pthread_t writers[MN__PG_MAX_WRITERS];
+    int n_writers;
+    int64_t n_commits;
+    int64_t n_committed_ops;
+
+    /* The watch (LISTEN): its own connection and thread. */
+    pthread_t listener;
+    bool listening;
+    _Atomic bool listen_stop;
+    _Atomic bool watch_live;
+    mn__watch_fn watch_fn;
+    void *watch_ctx;
+} mn__pg;
+
+/* store_pg.c */
+mn__pg *mn__pg_from(mn__store *st);
+/* Fills err from a failed result (or the connection's message when r is NULL):
+ * "store '<name>': <op>: <server message>" with the code mapped from the SQLSTATE; marks
+ * the connection broken when the server is gone. Returns the code. */
+int mn__pg_err(mn__pg *s, mn__pg_conn *c, const PGresult *r, const char *op, mn_err *err);
+int mn__pg_map_state(const char *sqlstate);
+
+/* pg_conn.c: the pool and statements */
+int mn__pg_sql_init(mn__pg *s);
+void mn__pg_sql_free(mn__pg *s);
+/* Opens one new connection (no pool, no backoff): the listener's, and the pool's. */
+int mn__pg_connect(mn__pg *s, PGconn **out, mn_err *err);
+int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err);
+void mn__pg_conn_put(mn__pg *s, mn__pg_conn *c);
+void mn__pg_pool_close(mn__pg *s);
+/* Runs prepared statement q with n text parameters (vals[i] NULL for SQL NULL; lens and
+ * fmts may be NULL for all-text; fmts[i] 1 for binary). Results are binary. *out is the
+ * result to PQclear on success; NULL on error. */
+int mn__pg_run(mn__pg *s, mn__pg_conn *c, int q, int n, const char *const *vals,
+               const int *lens, const int *fmts, const char *op, PGresult **out, mn_err *err);
+/* As mn__pg_run, but streams the rows one by one to fn(ctx, res) (single-row mode). A
+ * non-zero return of fn stops the scan and is returned. */
+typedef int (*mn__pg_res_fn)(void *ctx, const PGresult *r, mn_err *err);
+int mn__pg_scan(mn__pg *s, mn__pg_conn *c, int q, int n, const char *const *vals,
+                const char *op, mn__pg_res_fn fn, void *ctx, mn_err *err);
+/* A statement without parameters or result rows (BEGIN, SAVEPOINT ...). */
+int mn__pg_exec(mn__pg *s, mn__pg_conn *c, const char *sql, const char *op, mn_err *err);
+/* Binary result values. */
+int64_t mn__pg_i64(const PGresult *r, int row, int col);
+const char *mn__pg_text(const PGresult *r, int row, int col); /* NULL when SQL NULL */
+
+/* pg_writer.c */
+int mn__pg_writers_start(mn__pg *s, int n, mn_err *err);
+void mn__pg_writers_stop(mn__pg *s); /* runs what is queued, then joins */
+int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err);
+int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err);
+int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
+int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
+/* A write of another file (pg_keys.c), run by a writer inside the group transaction and a
+ * savepoint of its own; returns after the commit. */
+typedef int (*mn__pg_write_fn)(mn__pg *s, mn__pg_conn *c, void *ctx, int64_t now_ms,
+                               mn_err *err);
+int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err);
+void mn__pg_writer_pause(mn__store *st, bool paused);
+size_t mn__pg_queue_len(mn__store *st);
+
+/* pg_read.c */
+int mn__pg_get(mn__store *st, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
+               mn_err *err);
+int mn__pg_scan_partition(mn__store *st, const mn__pkey *k, mn__row_fn fn, void *ctx,
+                          mn_err *err);
+int mn__pg_list(mn__store *st, const mn_filter *f, mn_id after, int limit, mn__arena *a,
+                mn__row **out_rows, size_t *out_n, int64_t *out_total, mn_err *err);
+int mn__pg_scan_tenant(mn__store *st, const char *tenant, mn__row_fn fn, void *ctx,
+                       mn_err *err);
+int mn__pg_history(mn__store *st, const mn__pkey *k, mn_id id, mn__row_fn fn, void *ctx,
+                   mn_err *err);
+int mn__pg_version(mn__store *st, const mn__pkey *k, int64_t *out_version, mn_err *err);
+int mn__pg_stats(mn__store *st, mn__store_stats *out, mn_err *err);
+/* The partition key as parameters: tenant, scope text, user_id ('' for system). */
+void mn__pg_pkey_vals(const mn__pkey *k, const char **vals);
+
+/* pg_keys.c */
+int mn__pg_key_put(mn__store *st, mn__key_row *k, mn_err *err);
+int mn__pg_key_find(mn__store *st, const char *prefix, mn__arena *a, mn__key_row **out_rows,
+                    size_t *out_n, mn_err *err);
+int mn__pg_key_list(mn__store *st, mn__arena *a, mn__key_row **out_rows, size_t *out_n,
+                    mn_err *err);
+int mn__pg_key_revoke(mn__store *st, mn_id id, mn_err *err);
+int mn__pg_key_count_active(mn__store *st, int64_t *out_n, mn_err *err);
+int mn__pg_user_list(mn__store *st, const char *tenant, const char *after, int limit,
+                     mn__arena *a, mn__user_row **out_rows, size_t *out_n, int64_t *out_total,
+                     mn_err *err);
+int mn__pg_user_get(mn__store *st, const char *tenant, const char *user_id, mn__user_row *out,
+                    mn_err *err);
+
+/* pg_watch.c: LISTEN for partition changes of other nodes */
+int mn__pg_watch(mn__store *st, mn__watch_fn fn, void *ctx, mn_err *err);
+bool mn__pg_watch_live(mn__store *st);
+void mn__pg_watch_stop(mn__pg *s);
 
 #endif /* MN_STORE_INT_H */
