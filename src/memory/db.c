@@ -55,7 +55,7 @@ static void rank_defaults(mn__rank_cfg *r)
 
 /* MNEMO_RANK="w_keyword=0.4,min_vec=0.25,..." overrides ranking parameters: for
  * measuring variants with bench/retrieval without rebuilding (docs/RETRIEVAL.md). */
-static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
+static void rank_from_env(mn__rank_cfg *r, mn__embed_tunables *tun, const mn__logger *log)
 {
     const char *env = getenv("MNEMO_RANK");
     char buf[512], *p, *save = NULL;
@@ -89,6 +89,12 @@ static void rank_from_env(mn__rank_cfg *r, const mn__logger *log)
             r->w_role = v;
         else if (!strcmp(p, "w_speaker"))
             r->w_speaker = v;
+        else if (!strcmp(p, "sif_a"))
+            tun->sif_a = v;
+        else if (!strcmp(p, "oov_weight"))
+            tun->oov_weight = v;
+        else if (!strcmp(p, "oov_norm"))
+            tun->oov_norm = v;
         else
             mn__log(log, MN_LOG_WARN, "MNEMO_RANK: unknown parameter '%s'", p);
     }
@@ -143,6 +149,7 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
 {
     mn_db *db;
     mn__store_cfg cfg;
+    mn__embed_tunables tun;
     int rc;
 
     mn__err_clear(err);
@@ -167,7 +174,8 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     db->log.ctx = db->opts.log_ctx;
     db->log.level = db->opts.log_level;
     rank_defaults(&db->rank);
-    rank_from_env(&db->rank, &db->log);
+    mn__embed_tunables_init(&tun);
+    rank_from_env(&db->rank, &tun, &db->log);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->tok_mu, NULL);
     mn__hmap_init(&db->parts);
@@ -187,6 +195,9 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     db->opts.embedder = NULL;
     if (rc)
         goto fail;
+    if (db->emb && !strcmp(db->emb->name, "builtin") &&
+        (rc = mn__embed_builtin_set_tunables(db->emb, &tun, err)) != MN_OK)
+        goto fail;
 
     db->sops = mn__store_for_uri(db->path);
     if (!db->sops) {
@@ -202,6 +213,13 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     rc = db->sops->open(db->path, &cfg, &db->store, err);
     if (rc)
         goto fail;
+    if (db->sops->watch && !db->opts.read_only) {
+        /* other nodes write this store: their writes mark cached partitions outdated */
+        rc = db->sops->watch(db->store, mn__parts_on_change, db, err);
+        if (rc)
+            goto fail;
+        db->watched = true;
+    }
     *out_db = db;
     return MN_OK;
 fail:
