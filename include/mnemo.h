@@ -145,7 +145,8 @@ typedef enum mn_log_level {
 typedef void (*mn_log_fn)(void *ctx, mn_log_level level, const char *msg);
 
 typedef struct mn_db_opts {
-    const char *path;         /* SQLite file; NULL: "./mnemo-data/mnemo.db". Parent dir is created. */
+    const char *path;         /* SQLite file (NULL: "./mnemo-data/mnemo.db"; parent dir is created)
+                                 or a postgres:// URI (several nodes: docs/SCALING.md) */
     const char *embedder;     /* "builtin" (default), "mock" (tests only), "none" (keyword only) */
     const char *model_path;   /* built-in model file; NULL: $MNEMO_MODEL or the default search list */
     bool sync_normal;         /* true: synchronous=NORMAL (may lose the last commits on power loss) */

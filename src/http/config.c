@@ -32,6 +32,12 @@ static const citem items[] = {
      "address to listen on; a non-loopback address needs an API key to exist"},
     {"port", C_INT, "8080", O(port), 0, 65535, "TCP port; 0 picks a free one and prints it"},
     {"db", C_STR, "./mnemo-data/mnemo.db", O(db), 0, 0, "SQLite database file"},
+    {"store", C_STR, "", O(store), 0, 0,
+     "storage, overriding --db: a SQLite file or a postgres:// URI that several nodes share "
+     "(docs/SCALING.md)"},
+    {"redis", C_STR, "", O(redis), 0, 0,
+     "redis://host:port shared by several nodes for the query-embedding cache and the job "
+     "stream; empty: local cache and jobs"},
     {"model", C_STR, "", O(model), 0, 0,
      "built-in embedding model file (default: the standard locations)"},
     {"embedder", C_STR, "builtin", O(embedder), 0, 0,

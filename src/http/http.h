@@ -15,6 +15,8 @@ typedef struct mn__http_cfg {
     const char *host;
     long long port;
     const char *db;
+    const char *store;          /* SQLite path or postgres:// URI; "" means db */
+    const char *redis;          /* redis:// URI of the shared cache and job stream; "" none */
     const char *model;
     const char *embedder;
     long long threads;          /* 0: one per core */

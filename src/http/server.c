@@ -261,7 +261,7 @@ static int open_db(mn__hsrv *srv, mn_err *err)
 {
     mn_db_opts o;
     mn_db_opts_init(&o);
-    o.path = srv->cfg.db;
+    o.path = srv->cfg.store[0] ? srv->cfg.store : srv->cfg.db;
     o.model_path = srv->cfg.model[0] ? srv->cfg.model : NULL;
     o.embedder = srv->cfg.embedder;
     o.sync_normal = srv->cfg.sync_normal;
@@ -414,7 +414,8 @@ int mn__http_serve(const mn__http_cfg *cfg)
     signal(SIGPIPE, SIG_IGN);
 
     if (open_db(srv, &err)) {
-        mn__hlog(srv, MN_LOG_ERROR, "cannot open the database '%s': %s%s%s", cfg->db, err.msg,
+        /* err.msg names the store (a URI's password masked) */
+        mn__hlog(srv, MN_LOG_ERROR, "cannot open the database: %s%s%s", err.msg,
                  err.hint[0] ? "; hint: " : "", err.hint);
         goto cleanup;
     }

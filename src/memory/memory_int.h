@@ -55,6 +55,13 @@ typedef struct mn__part {
     int load_rc;
     bool dropped;          /* removed from the map while in use: freed on last release */
     bool stale;            /* indexes out of step after a failed insert: rebuild on next use */
+    /* Several nodes on one store (docs/SCALING.md): outdated means another node wrote the
+     * partition (told by the store's watch): reload on next acquire, even while in use.
+     * version is the store's version when loaded; checked_ms when last compared (polling,
+     * while the watch is down). */
+    bool outdated;
+    _Atomic int64_t version;
+    _Atomic int64_t checked_ms;
     struct mn__part *lru_prev, *lru_next;
     size_t bytes;            /* as last accounted in db->parts_bytes */
     _Atomic size_t cur_bytes; /* as last measured by a writer */
@@ -77,6 +84,8 @@ struct mn_db {
     mn__part *lru_head, *lru_tail; /* head = most recently used */
     size_t parts_bytes;
     int64_t n_parts;
+
+    bool watched;            /* other processes write the store too (PostgreSQL) */
 
     pthread_mutex_t tok_mu;  /* the tokenizer pool */
     mn__tok *tok_pool[16];
@@ -133,6 +142,9 @@ void mn__part_remove_id(mn__part *p, mn_id id);
 /* Index of the live row of id, or -1. Caller holds a lock. */
 long mn__part_find(const mn__part *p, mn_id id);
 void mn__parts_free_all(mn_db *db);
+/* The store's watch callback (mn__watch_fn, ctx = db): marks the partition of k outdated,
+ * or every partition when k is NULL. */
+void mn__parts_on_change(void *ctx, const mn__pkey *k);
 size_t mn__part_bytes(const mn__part *p);
 
 /* ---- results.c ------------------------------------------------------------------------ */

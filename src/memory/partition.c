@@ -8,6 +8,10 @@
 
 #include "memory_int.h"
 
+/* Several nodes: while the store's watch is down, a cached partition's version is compared
+ * with the store's at most this often (a write on another node shows within this time). */
+#define VERSION_POLL_MS 500
+
 static int make_key(const mn__pkey *k, mn__buf *b)
 {
     mn__buf_init(b, 512);
@@ -270,6 +274,45 @@ static void unmap_locked(mn_db *db, mn__part *p)
     p->dropped = true;
 }
 
+/* Polling, for when the store's watch is down: at most every VERSION_POLL_MS, compares the
+ * cached copy's version with the store's; marks it outdated when they differ. A failed read
+ * keeps the cached copy. */
+static bool version_changed(mn_db *db, mn__part *p, const mn__pkey *k)
+{
+    int64_t now, v = 0;
+    if (!db->watched || db->sops->watch_live(db->store))
+        return false;
+    now = mn__now_ms();
+    if (now - atomic_load(&p->checked_ms) < VERSION_POLL_MS)
+        return false;
+    atomic_store(&p->checked_ms, now);
+    if (db->sops->version(db->store, k, &v, NULL) != MN_OK || v == atomic_load(&p->version))
+        return false;
+    pthread_mutex_lock(&db->mu);
+    p->outdated = true;
+    pthread_mutex_unlock(&db->mu);
+    return true;
+}
+
+void mn__parts_on_change(void *ctx, const mn__pkey *k)
+{
+    mn_db *db = ctx;
+    mn__part *p;
+    mn__buf key;
+    pthread_mutex_lock(&db->mu);
+    if (!k) {
+        for (p = db->lru_head; p; p = p->lru_next)
+            p->outdated = true;
+    } else if (make_key(k, &key) == MN_OK) {
+        p = mn__hmap_get(&db->parts, key.data, key.len);
+        if (p)
+            p->outdated = true;
+    }
+    pthread_mutex_unlock(&db->mu);
+    if (k)
+        mn__buf_release(&key);
+}
+
 int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
 {
     mn__buf key;
@@ -291,6 +334,14 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
             part_free(p);
             p = NULL;
         }
+        if (p && p->loaded && p->outdated) {
+            /* another node wrote it: load a fresh copy; holders of this one keep it until
+             * their release frees it */
+            unmap_locked(db, p);
+            if (p->refs == 0)
+                part_free(p);
+            p = NULL;
+        }
         if (p) {
             p->refs++;
             lru_unlink(db, p);
@@ -306,6 +357,10 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
                 return mn__err_set(err, rc, "retry; see the server log",
                                    "loading the memories of user '%.64s' failed: %s",
                                    k->user_id ? k->user_id : "(system)", mn_strerror(rc));
+            }
+            if (version_changed(db, p, k)) {
+                mn__part_release(db, p);
+                continue; /* marked outdated: the next round loads it again */
             }
             mn__buf_release(&key);
             *out = p;
@@ -331,7 +386,16 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
     lc.db = db;
     lc.p = p;
     lc.rc = 0;
-    rc = db->sops->scan_partition(db->store, k, load_row, &lc, err);
+    rc = MN_OK;
+    if (db->watched) {
+        /* read before the scan: a write in between makes the copy look older, not newer */
+        int64_t v = 0;
+        rc = db->sops->version(db->store, k, &v, err);
+        atomic_store(&p->version, v);
+        atomic_store(&p->checked_ms, mn__now_ms());
+    }
+    if (rc == MN_OK)
+        rc = db->sops->scan_partition(db->store, k, load_row, &lc, err);
     if (!rc && lc.rc)
         rc = mn__err_set(err, lc.rc, NULL, "indexing a memory of user '%.64s' failed: %s",
                          k->user_id ? k->user_id : "(system)", mn_strerror(lc.rc));

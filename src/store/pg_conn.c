@@ -160,11 +160,11 @@ static void first_line(const char *msg, char *out, size_t cap)
     out[n] = '\0';
 }
 
-int mn__pg_connect(mn__pg *s, PGconn **out, mn_err *err)
+int mn__pg_connect(mn__pg *s, const char *app, PGconn **out, mn_err *err)
 {
     /* Defaults first: what the URI says wins (later keywords override earlier ones). */
     const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"3", "mnemo", s->uri, NULL};
+    const char *const vals[] = {"3", app, s->uri, NULL};
     char msg[160];
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     *out = NULL;
@@ -239,7 +239,7 @@ int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err)
     c = mn__calloc(1, sizeof *c);
     if (!c)
         return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->name);
-    rc = mn__pg_connect(s, &pc, &e);
+    rc = mn__pg_connect(s, "mnemo", &pc, &e);
     if (rc && err)
         *err = e;
     pthread_mutex_lock(&s->pool_mu);
@@ -250,7 +250,7 @@ int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err)
             s->backoff_ms = s->backoff_ms ? MN_MIN(s->backoff_ms * 2, BACKOFF_MAX_MS)
                                           : BACKOFF_FIRST_MS;
             s->retry_at_ms = mn__now_ms() + s->backoff_ms;
-            snprintf(s->down_msg, sizeof s->down_msg, "%s", e.msg);
+            first_line(e.msg, s->down_msg, sizeof s->down_msg);
             pthread_mutex_unlock(&s->pool_mu);
             if (!was_down)
                 mn__log(s->cfg.log, MN_LOG_WARN, "%s; failing requests fast and retrying",

@@ -1,7 +1,10 @@
 /* pg_watch.c - the PostgreSQL backend's watch: a thread with its own connection LISTENs on
  * the channel that every write transaction NOTIFYs (pg_writer.c) and tells the engine which
  * partition another node changed. Notifications sent while the connection was down are lost,
- * so after every (re)connect the engine is told that everything may be stale. */
+ * so after every (re)connect the engine is told that everything may be stale.
+ * MNEMO_PG_LISTEN=0 turns it off (a pooler in transaction mode, such as PgBouncer's, cannot
+ * LISTEN): the engine then polls partition versions. */
+#include <stdlib.h>
 #include <poll.h>
 #include <string.h>
 #include <time.h>
@@ -53,7 +56,7 @@ static PGconn *listen_connect(mn__pg *s, bool *logged)
     PGconn *c = NULL;
     PGresult *r;
     mn_err e;
-    if (mn__pg_connect(s, &c, &e) != MN_OK) {
+    if (mn__pg_connect(s, "mnemo-listen", &c, &e) != MN_OK) {
         if (!*logged)
             mn__log(s->cfg.log, MN_LOG_WARN,
                     "store '%s': partition change notifications are off (%s); polling "
@@ -123,7 +126,15 @@ static void *listen_main(void *arg)
 int mn__pg_watch(mn__store *st, mn__watch_fn fn, void *ctx, mn_err *err)
 {
     mn__pg *s = mn__pg_from(st);
+    const char *env = getenv("MNEMO_PG_LISTEN");
     int rc;
+    if (env && (!strcmp(env, "0") || !strcmp(env, "off") || !strcmp(env, "false"))) {
+        mn__log(s->cfg.log, MN_LOG_INFO,
+                "store '%s': MNEMO_PG_LISTEN=%s: no change notifications; polling partition "
+                "versions",
+                s->name, env);
+        return MN_OK; /* watch_live stays false: the engine polls */
+    }
     if (s->listening)
         return mn__err_set(err, MN_EINVAL, NULL, "store '%s': already watched", s->name);
     s->watch_fn = fn;

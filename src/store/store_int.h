@@ -309,8 +309,9 @@ int mn__pg_map_state(const char *sqlstate);
 /* pg_conn.c: the pool and statements */
 int mn__pg_sql_init(mn__pg *s);
 void mn__pg_sql_free(mn__pg *s);
-/* Opens one new connection (no pool, no backoff): the listener's, and the pool's. */
-int mn__pg_connect(mn__pg *s, PGconn **out, mn_err *err);
+/* Opens one new connection (no pool, no backoff): the listener's, and the pool's. app is
+ * its application_name (pg_stat_activity) unless the URI sets one. */
+int mn__pg_connect(mn__pg *s, const char *app, PGconn **out, mn_err *err);
 int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err);
 void mn__pg_conn_put(mn__pg *s, mn__pg_conn *c);
 void mn__pg_pool_close(mn__pg *s);
