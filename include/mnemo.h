@@ -159,6 +159,9 @@ typedef struct mn_db_opts {
     mn_log_fn log;              /* NULL: silent */
     void *log_ctx;
     mn_log_level log_level;
+    const char *redis_url;      /* redis://host:port shared by several nodes (query-embedding
+                                   cache, job stream); NULL: local only. Optional at run time:
+                                   while it is down the node works locally (mn_db_cluster_get) */
 } mn_db_opts;
 
 MN_EXTERN void mn_db_opts_init(mn_db_opts *o);
@@ -463,6 +466,24 @@ typedef struct mn_db_stats {
 } mn_db_stats;
 
 MN_EXTERN int mn_db_stats_get(mn_db *db, mn_db_stats *out, mn_err *err);
+
+/* How this node works with the others (docs/SCALING.md), for /readyz and the metrics. The
+ * strings are static. Never fails and does no I/O. */
+typedef struct mn_cluster_info {
+    const char *store;          /* "sqlite" or "postgres" */
+    const char *change_feed;    /* "none" (one process), "notify" (LISTEN connected) or "poll" */
+    const char *redis;          /* "off" (not configured), "up" or "down" */
+    const char *jobs;           /* "redis" (shared stream) or "local" */
+    const char *query_cache;    /* "local" or "local+redis" */
+    int64_t jobs_done;
+    int64_t jobs_failed;
+    int64_t jobs_queued_local;
+    int64_t qcache_hits_local;
+    int64_t qcache_hits_shared;
+    int64_t qcache_misses;
+} mn_cluster_info;
+
+MN_EXTERN void mn_db_cluster_get(mn_db *db, mn_cluster_info *out);
 
 #ifdef __cplusplus
 }

@@ -16,17 +16,22 @@ int mn__h_healthz(mn__hreq *rq)
 int mn__h_readyz(mn__hreq *rq)
 {
     mn_db_stats st;
+    mn_cluster_info ci;
     mn_err err;
     mn__buf b;
     int rc = mn_db_stats_get(rq->srv->db, &st, &err);
     if (rc)
         return mn__reply_error(rq, MN_EUNAVAIL, err.hint, "store is not answering: %s",
                                err.msg);
+    mn_db_cluster_get(rq->srv->db, &ci); /* several nodes: docs/SCALING.md */
     mn__buf_init(&b, 0);
     rc = mn__buf_printf(&b, "{\"status\":\"ready\",\"memories\":%lld,\"vector_search\":%s,"
-                            "\"dev_mode\":%s,\"note\":",
+                            "\"dev_mode\":%s,\"store\":\"%s\",\"change_feed\":\"%s\","
+                            "\"redis\":\"%s\",\"jobs\":\"%s\",\"query_cache\":\"%s\","
+                            "\"note\":",
                         (long long)st.n_memories, rq->srv->info.dim ? "true" : "false",
-                        atomic_load(&rq->srv->dev_mode) ? "true" : "false");
+                        atomic_load(&rq->srv->dev_mode) ? "true" : "false", ci.store,
+                        ci.change_feed, ci.redis, ci.jobs, ci.query_cache);
     if (!rc)
         rc = mn__buf_json_str(&b, rq->srv->info.vector_note, strlen(rq->srv->info.vector_note));
     if (!rc)

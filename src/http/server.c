@@ -262,6 +262,7 @@ static int open_db(mn__hsrv *srv, mn_err *err)
     mn_db_opts o;
     mn_db_opts_init(&o);
     o.path = srv->cfg.store[0] ? srv->cfg.store : srv->cfg.db;
+    o.redis_url = srv->cfg.redis[0] ? srv->cfg.redis : NULL;
     o.model_path = srv->cfg.model[0] ? srv->cfg.model : NULL;
     o.embedder = srv->cfg.embedder;
     o.sync_normal = srv->cfg.sync_normal;

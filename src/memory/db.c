@@ -220,6 +220,23 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
             goto fail;
         db->watched = true;
     }
+    if (db->opts.redis_url && db->opts.redis_url[0]) {
+        /* optional at run time: a Redis that is down now is not an error (redis.c) */
+        const char *ping[1] = {"PING"};
+        struct redisReply *rep = NULL;
+        rc = mn__redis_open(db->opts.redis_url, &db->log, &db->redis, err);
+        if (rc)
+            goto fail;
+        if (mn__redis_cmd(db->redis, &rep, NULL, 1, ping, NULL) == MN_OK)
+            mn__redis_reply_free(rep);
+    }
+    db->opts.redis_url = NULL; /* borrowed: not kept past open */
+    if (mn__qcache_new(db, &db->qcache)) {
+        rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory opening the database");
+        goto fail;
+    }
+    if (!db->opts.read_only && (rc = mn__jobs_start(db, err)) != MN_OK)
+        goto fail;
     *out_db = db;
     return MN_OK;
 fail:
@@ -232,8 +249,11 @@ void mn_db_close(mn_db *db)
     int i;
     if (!db)
         return;
+    mn__jobs_stop(db); /* a running job finishes first: it uses the store */
     if (db->store)
         db->sops->close(db->store);
+    mn__qcache_free(db->qcache);
+    mn__redis_close(db->redis);
     mn__parts_free_all(db);
     for (i = 0; i < db->n_tok_pool; i++)
         mn__tok_free(db->tok_pool[i]);

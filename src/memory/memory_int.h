@@ -86,6 +86,9 @@ struct mn_db {
     int64_t n_parts;
 
     bool watched;            /* other processes write the store too (PostgreSQL) */
+    struct mn__redis *redis; /* NULL: no Redis configured (redis.c) */
+    struct mn__qcache *qcache; /* query-embedding cache (qcache.c); NULL without embedder */
+    struct mn__jobs *jobs;   /* background jobs (jobs.c); NULL when read-only */
 
     pthread_mutex_t tok_mu;  /* the tokenizer pool */
     mn__tok *tok_pool[16];
@@ -146,6 +149,49 @@ void mn__parts_free_all(mn_db *db);
  * or every partition when k is NULL. */
 void mn__parts_on_change(void *ctx, const mn__pkey *k);
 size_t mn__part_bytes(const mn__part *p);
+
+/* ---- scale-out: redis.c, qcache.c, jobs.c, job_backfill.c (docs/SCALING.md) ----------- */
+typedef struct mn__redis mn__redis;
+typedef struct mn__qcache mn__qcache;
+typedef struct mn__jobs mn__jobs;
+struct redisContext;
+struct redisReply;
+int mn__redis_open(const char *url, const mn__logger *log, mn__redis **out, mn_err *err);
+void mn__redis_close(mn__redis *r);
+const char *mn__redis_name(const mn__redis *r);
+bool mn__redis_up(mn__redis *r);
+/* A new blocking connection (the job worker's own), commands timing out after timeout_ms. */
+int mn__redis_connect(mn__redis *r, int timeout_ms, struct redisContext **out, mn_err *err);
+/* A command on a pooled connection: MN_EUNAVAIL at once while Redis is down, MN_EIO for an
+ * error reply. *out is freed by the caller with freeReplyObject. */
+int mn__redis_cmd(mn__redis *r, struct redisReply **out, mn_err *err, int argc,
+                  const char **argv, const size_t *lens);
+void mn__redis_failed(mn__redis *r, const char *why); /* a connection broke: down, backoff */
+void mn__redis_reply_free(struct redisReply *rep);
+void mn__redis_ok(mn__redis *r);
+int mn__qcache_new(mn_db *db, mn__qcache **out);
+void mn__qcache_free(mn__qcache *c);
+/* Embeds a search query through the cache (local LRU, then Redis when shared). */
+int mn__embed_query(mn_db *db, const char *text, size_t len, float *out, mn_err *err);
+void mn__qcache_stats(const mn__qcache *c, int64_t *out_local, int64_t *out_shared,
+                      int64_t *out_misses, bool *out_shared_on);
+/* A background job on one partition; kind names its handler (table in jobs.c). */
+typedef struct mn__job {
+    char kind[32];
+    char tenant[MN_MAX_ID_BYTES + 1];
+    mn_scope scope;
+    char user_id[MN_MAX_ID_BYTES + 1]; /* "" for the system scope */
+    char arg[256];
+    char id[48];                       /* stream entry id; "" for a local job */
+} mn__job;
+typedef int (*mn__job_fn)(mn_db *db, const mn__job *job, mn_err *err);
+int mn__jobs_start(mn_db *db, mn_err *err);
+void mn__jobs_stop(mn_db *db);
+/* Queues a job: on the Redis stream when it is up, else locally; a job of the same kind and
+ * partition already queued is not queued twice. */
+int mn__jobs_submit(mn_db *db, const mn__job *job, mn_err *err);
+void mn__jobs_stats(mn_db *db, int64_t *out_done, int64_t *out_failed, int64_t *out_queued);
+int mn__job_embed_backfill(mn_db *db, const mn__job *job, mn_err *err);
 
 /* ---- results.c ------------------------------------------------------------------------ */
 int mn__results_new(size_t n, mn_results **out);

@@ -239,13 +239,31 @@ typedef struct load_ctx {
     mn_db *db;
     mn__part *p;
     int rc;
+    size_t n_pending; /* rows without a vector of the current model */
 } load_ctx;
 
 static int load_row(void *ctx, const mn__row *r)
 {
     load_ctx *lc = ctx;
+    mn_db *db = lc->db;
+    if (db->emb && (!r->embedding || !r->embed_model || strcmp(r->embed_model, db->vec_model)))
+        lc->n_pending++;
     lc->rc = mn__part_put_row(lc->db, lc->p, r);
     return lc->rc;
+}
+
+/* Rows loaded without a stored vector of the current model: have a background job store
+ * them (jobs.c, job_backfill.c), on whichever node takes it. */
+static void submit_backfill(mn_db *db, const mn__pkey *k)
+{
+    mn__job j;
+    memset(&j, 0, sizeof j);
+    memcpy(j.kind, "embed_backfill", sizeof "embed_backfill");
+    memcpy(j.tenant, k->tenant, MN_MIN(strlen(k->tenant), sizeof j.tenant - 1));
+    j.scope = k->scope;
+    if (k->user_id)
+        memcpy(j.user_id, k->user_id, MN_MIN(strlen(k->user_id), sizeof j.user_id - 1));
+    mn__jobs_submit(db, &j, NULL);
 }
 
 /* Evicts least recently used idle partitions until the budget holds. Caller holds db->mu. */
@@ -386,6 +404,7 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
     lc.db = db;
     lc.p = p;
     lc.rc = 0;
+    lc.n_pending = 0;
     rc = MN_OK;
     if (db->watched) {
         /* read before the scan: a write in between makes the copy look older, not newer */
@@ -412,6 +431,8 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
         mn__part_release(db, p);
         return rc;
     }
+    if (lc.n_pending && db->jobs)
+        submit_backfill(db, k);
     *out = p;
     return MN_OK;
 }

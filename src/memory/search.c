@@ -261,7 +261,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
         qvec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
         if (!qvec)
             goto oom;
-        rc = mn__embed_text(db, o->query, strlen(o->query), qvec, err);
+        rc = mn__embed_query(db, o->query, strlen(o->query), qvec, err); /* qcache.c */
         if (rc)
             goto cleanup;
     }

@@ -97,3 +97,13 @@ export async function startNodes(n, args, env = {}) {
 export async function stopAll(nodes) {
   await Promise.all(nodes.map((n) => n.stop()));
 }
+
+// Runs redis-cli against the test Redis; returns its output (trimmed).
+export function rcli(uri, ...args) {
+  return execFileSync('redis-cli', ['-u', uri, ...args], { encoding: 'utf8' }).trim();
+}
+
+export async function readyz(base) {
+  const r = await req(base, 'GET', '/readyz');
+  return r.json || {};
+}
