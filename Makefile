@@ -50,7 +50,7 @@ ifneq ($(SANITIZE),)
   BIN := $(O)/bin/mnemo
 endif
 
-.PHONY: all run test test-unit test-cli bench bench-retrieval fuzz clean install setup \
+.PHONY: all run test test-long test-unit test-cli bench bench-retrieval fuzz clean install setup \
         check-style deps
 
 all: $(LIBA) $(LIBSO) $(BIN)
@@ -104,11 +104,16 @@ run: deps
 	./bin/mnemo serve
 
 test: deps
-	$(MAKE) all $(O)/test-unit
+	$(MAKE) all $(O)/test-unit fuzz-replay
 	sh tests/run-all $(O)
 
 test-unit: $(O)/test-unit
 	$(O)/test-unit
+
+# The long reliability run: 25 rounds of kill -9 under load, each with its own seed.
+test-long: deps
+	$(MAKE) all
+	O=$(O) MNEMO_BIN=$(BIN) sh tests/crash/run.sh 25
 
 bench: deps all
 	sh bench/run-all
@@ -135,5 +140,7 @@ install: all
 
 clean:
 	rm -rf build build-* bin
+
+include fuzz/fuzz.mk
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)

@@ -266,7 +266,8 @@ static enum MHD_Result check_arg(void *cls, enum MHD_ValueKind kind, const char 
     size_t n = strlen(key);
     const char *p;
     (void)kind;
-    for (p = list ? strstr(list, key) : NULL; p; p = strstr(p + 1, key))
+    /* An empty key ("?=x") matches nothing: strstr would walk past the end of list. */
+    for (p = list && n ? strstr(list, key) : NULL; p; p = strstr(p + 1, key))
         if ((p == list || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
             break;
     if (!p || (value && !mn__utf8_valid(value, strlen(value), NULL))) {

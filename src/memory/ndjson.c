@@ -152,6 +152,20 @@ static const char *opt_str(const cJSON *o, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A JSON number as an integer in [lo, hi]. Range first: converting a double outside the
+ * range of int64_t (1e300, NaN) is undefined behaviour, not a large number. */
+static int json_int(const cJSON *v, int64_t lo, int64_t hi, int64_t *out)
+{
+    double d = v->valuedouble;
+    if (!(d >= (double)lo && d <= (double)hi) || (double)(int64_t)d != d)
+        return -1;
+    *out = (int64_t)d;
+    return 0;
+}
+
+#define MAX_JSON_ID 9007199254740992LL     /* 2^53: every id a JSON number holds exactly */
+#define MAX_JSON_TIME 253402300799999LL    /* 9999-12-31T23:59:59.999Z */
+
 static int parse_line(mn_db *db, const char *tenant, const char *s, size_t n, parsed *p,
                       mn_err *err)
 {
@@ -165,8 +179,9 @@ static int parse_line(mn_db *db, const char *tenant, const char *s, size_t n, pa
                            "not a JSON object");
     p->in.tenant = tenant;
     v = cJSON_GetObjectItemCaseSensitive(p->json, "id");
-    if (cJSON_IsNumber(v))
-        p->old_id = (mn_id)v->valuedouble;
+    if (cJSON_IsNumber(v) && json_int(v, 1, MAX_JSON_ID, &p->old_id))
+        return mn__err_set(err, MN_EINVAL, "ids are positive integers",
+                           "id %.17g is not a memory id", v->valuedouble);
     str = opt_str(p->json, "scope");
     p->in.scope = str ? mn_scope_parse(str) : MN_SCOPE_USER;
     if (!p->in.scope)
@@ -193,8 +208,9 @@ static int parse_line(mn_db *db, const char *tenant, const char *s, size_t n, pa
         if (mn__parse_time(v->valuestring, &p->in.created_at_ms))
             return mn__err_set(err, MN_EINVAL, "use RFC 3339 such as 2024-05-01T10:00:00Z",
                                "created_at '%.40s' is not a time", v->valuestring);
-    } else if (cJSON_IsNumber(v)) {
-        p->in.created_at_ms = (int64_t)v->valuedouble;
+    } else if (cJSON_IsNumber(v) && json_int(v, 0, MAX_JSON_TIME, &p->in.created_at_ms)) {
+        return mn__err_set(err, MN_EINVAL, "use ms since the epoch up to year 9999",
+                           "created_at %.17g is not a time", v->valuedouble);
     }
     v = cJSON_GetObjectItemCaseSensitive(p->json, "metadata");
     if (v && !cJSON_IsNull(v)) {
@@ -217,10 +233,9 @@ static int parse_line(mn_db *db, const char *tenant, const char *s, size_t n, pa
             return mn__err_set(err, MN_ENOMEM, NULL, "out of memory");
         for (i = 0; i < ns; i++) {
             const cJSON *e = cJSON_GetArrayItem(v, i);
-            if (!cJSON_IsNumber(e) || e->valuedouble < 1)
+            if (!cJSON_IsNumber(e) || json_int(e, 1, MAX_JSON_ID, &p->sources[i]))
                 return mn__err_set(err, MN_EINVAL, "sources are memory ids",
                                    "source %d is not a positive id", i);
-            p->sources[i] = (mn_id)e->valuedouble;
         }
         p->in.sources = p->sources;
         p->in.n_sources = (size_t)ns;
