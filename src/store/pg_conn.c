@@ -4,10 +4,11 @@
 #include <endian.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "store_int.h"
 
-#define MAX_IDLE 16
+#define POOL_WAIT_MS 5000 /* a caller waits this long for a free connection */
 #define BACKOFF_FIRST_MS 100
 #define BACKOFF_MAX_MS 2000
 
@@ -192,58 +193,100 @@ static void conn_close(mn__pg_conn *c)
     mn__free(c);
 }
 
+/* Closes a list of connections (outside the pool lock) and frees their slots. */
+static void close_list(mn__pg *s, mn__pg_conn *list)
+{
+    int n = 0;
+    while (list) {
+        mn__pg_conn *next = list->next;
+        conn_close(list);
+        list = next;
+        n++;
+    }
+    if (n) {
+        pthread_mutex_lock(&s->pool_mu);
+        s->n_open -= n;
+        pthread_cond_broadcast(&s->pool_cond);
+        pthread_mutex_unlock(&s->pool_mu);
+    }
+}
+
 int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err)
 {
     mn__pg_conn *c = NULL, *stale = NULL;
     PGconn *pc = NULL;
-    int64_t now = mn__now_ms();
+    int64_t deadline = mn__now_ms() + POOL_WAIT_MS;
     mn_err e;
     int rc;
     *out = NULL;
     mn__err_clear(&e);
     pthread_mutex_lock(&s->pool_mu);
-    while (s->idle && !c) {
-        mn__pg_conn *p = s->idle;
-        s->idle = p->next;
-        s->n_idle--;
-        if (p->gen == s->gen) {
-            c = p;
-        } else { /* opened before a connection broke: likely dead too */
-            p->next = stale;
-            stale = p;
+    for (;;) {
+        int64_t now = mn__now_ms();
+        while (s->idle && !c) {
+            mn__pg_conn *p = s->idle;
+            s->idle = p->next;
+            s->n_idle--;
+            if (p->gen == s->gen) {
+                c = p;
+            } else { /* opened before a connection broke: likely dead too */
+                p->next = stale;
+                stale = p;
+            }
         }
-    }
-    if (!c && s->down && now < s->retry_at_ms) {
-        int64_t wait = s->retry_at_ms - now;
-        pthread_mutex_unlock(&s->pool_mu);
-        while (stale) {
-            mn__pg_conn *next = stale->next;
-            conn_close(stale);
-            stale = next;
+        if (c)
+            break;
+        if (s->down && now < s->retry_at_ms) {
+            int64_t wait = s->retry_at_ms - now;
+            pthread_mutex_unlock(&s->pool_mu);
+            close_list(s, stale);
+            return mn__err_set(err, MN_EUNAVAIL, "retry shortly; mnemo reconnects by itself",
+                               "store '%s' is unavailable (next connect in %lld ms): %s",
+                               s->name, (long long)wait, s->down_msg);
         }
-        return mn__err_set(err, MN_EUNAVAIL, "retry shortly; mnemo reconnects by itself",
-                           "store '%s' is unavailable (next connect in %lld ms): %s", s->name,
-                           (long long)wait, s->down_msg);
+        if (s->n_open < s->max_open) {
+            s->n_open++; /* this slot is ours while we connect */
+            break;
+        }
+        if (stale) { /* free their slots first */
+            pthread_mutex_unlock(&s->pool_mu);
+            close_list(s, stale);
+            stale = NULL;
+            pthread_mutex_lock(&s->pool_mu);
+            continue;
+        }
+        if (now >= deadline) {
+            int n = s->n_open;
+            pthread_mutex_unlock(&s->pool_mu);
+            return mn__err_set(err, MN_EBUSY, "retry, or raise MNEMO_PG_POOL",
+                               "store '%s': all %d connections busy for %d ms", s->name, n,
+                               POOL_WAIT_MS);
+        }
+        {
+            struct timespec until;
+            clock_gettime(CLOCK_REALTIME, &until);
+            until.tv_nsec += 50 * 1000000L;
+            until.tv_sec += until.tv_nsec / 1000000000;
+            until.tv_nsec %= 1000000000;
+            pthread_cond_timedwait(&s->pool_cond, &s->pool_mu, &until);
+        }
     }
     pthread_mutex_unlock(&s->pool_mu);
-    while (stale) {
-        mn__pg_conn *next = stale->next;
-        conn_close(stale);
-        stale = next;
-    }
+    close_list(s, stale);
     if (c) {
         c->next = NULL;
         *out = c;
         return MN_OK;
     }
     c = mn__calloc(1, sizeof *c);
-    if (!c)
-        return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->name);
-    rc = mn__pg_connect(s, "mnemo", &pc, &e);
+    rc = c ? mn__pg_connect(s, "mnemo", &pc, &e)
+           : mn__err_set(&e, MN_ENOMEM, NULL, "store '%s': out of memory", s->name);
     if (rc && err)
         *err = e;
     pthread_mutex_lock(&s->pool_mu);
     if (rc) {
+        s->n_open--;
+        pthread_cond_broadcast(&s->pool_cond);
         if (rc == MN_EUNAVAIL) {
             bool was_down = s->down;
             s->down = true;
@@ -288,12 +331,15 @@ void mn__pg_conn_put(mn__pg *s, mn__pg_conn *c)
     pthread_mutex_lock(&s->pool_mu);
     if (c->broken) {
         s->gen++; /* its siblings of the same age are suspect: drop them when taken */
-    } else if (c->gen == s->gen && s->n_idle < MAX_IDLE) {
+    } else if (c->gen == s->gen) {
         c->next = s->idle;
         s->idle = c;
         s->n_idle++;
         c = NULL;
     }
+    if (c)
+        s->n_open--;
+    pthread_cond_broadcast(&s->pool_cond);
     pthread_mutex_unlock(&s->pool_mu);
     conn_close(c);
 }

@@ -268,8 +268,11 @@ typedef struct mn__pg {
      * connect failed), callers fail at once with MN_EUNAVAIL until retry_at_ms; then one
      * connect is tried, and the wait doubles on each failure (backoff, at most 2 s). */
     pthread_mutex_t pool_mu;
+    pthread_cond_t pool_cond;  /* a connection came back or a slot freed */
     mn__pg_conn *idle;
     int n_idle;
+    int n_open;                /* connections open or being opened, idle ones included */
+    int max_open;              /* MNEMO_PG_POOL, default 24: callers wait for a free one */
     uint64_t gen;
     bool down;
     int64_t retry_at_ms;

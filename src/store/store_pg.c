@@ -15,6 +15,16 @@
 #define MIGRATION_LOCK "6d6e656d6f"
 #define N_WRITERS 2
 
+/* Connections per node (MNEMO_PG_POOL): enough for the writers and the concurrent readers of
+ * the server's threads, bounded so that N nodes stay under max_connections. */
+static int pool_size(void)
+{
+    const char *v = getenv("MNEMO_PG_POOL");
+    char *end;
+    long n = v && *v ? strtol(v, &end, 10) : 0;
+    return v && *v && !*end && n >= 2 && n <= 1000 ? (int)n : 24;
+}
+
 mn__pg *mn__pg_from(mn__store *st)
 {
     /* The handle begins with its mn__store head (store_int.h). */
@@ -258,6 +268,7 @@ static void pg_close(mn__store *st)
     mn__pg_pool_close(s);
     mn__pg_sql_free(s);
     pthread_mutex_destroy(&s->pool_mu);
+    pthread_cond_destroy(&s->pool_cond);
     pthread_mutex_destroy(&s->mu);
     pthread_cond_destroy(&s->cond_work);
     mn__free(s->uri);
@@ -282,6 +293,8 @@ static int pg_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
         s->cfg = *cfg;
     pthread_mutex_init(&s->mu, NULL);
     pthread_mutex_init(&s->pool_mu, NULL);
+    pthread_cond_init(&s->pool_cond, NULL);
+    s->max_open = pool_size();
     {
         /* The writers' commit delay is measured on the monotonic clock. */
         pthread_condattr_t ca;
