@@ -79,6 +79,35 @@ static const char *route_label(size_t i)
     return i < mn__n_routes ? mn__routes[i].op_id : "none";
 }
 
+/* Several nodes (docs/SCALING.md): Redis, the change feed, jobs, the query cache. */
+static int cluster_metrics(mn__hsrv *srv, mn__buf *b)
+{
+    mn_cluster_info ci;
+    mn_db_cluster_get(srv->db, &ci);
+    return mn__buf_printf(
+        b,
+        "# HELP mnemo_redis_up 1 while the configured Redis answers (0: down or not set).\n"
+        "# TYPE mnemo_redis_up gauge\nmnemo_redis_up %d\n"
+        "# HELP mnemo_change_feed_live 1 while the store's change notifications are "
+        "connected (0: polling versions, or one process).\n"
+        "# TYPE mnemo_change_feed_live gauge\nmnemo_change_feed_live %d\n"
+        "# HELP mnemo_jobs_done_total Background jobs this node finished.\n"
+        "# TYPE mnemo_jobs_done_total counter\nmnemo_jobs_done_total %lld\n"
+        "# HELP mnemo_jobs_failed_total Background job runs that failed.\n"
+        "# TYPE mnemo_jobs_failed_total counter\nmnemo_jobs_failed_total %lld\n"
+        "# HELP mnemo_jobs_queued_local Jobs waiting on this node's local queue.\n"
+        "# TYPE mnemo_jobs_queued_local gauge\nmnemo_jobs_queued_local %lld\n"
+        "# HELP mnemo_query_cache_total Query embeddings by where they came from.\n"
+        "# TYPE mnemo_query_cache_total counter\n"
+        "mnemo_query_cache_total{result=\"local_hit\"} %lld\n"
+        "mnemo_query_cache_total{result=\"redis_hit\"} %lld\n"
+        "mnemo_query_cache_total{result=\"miss\"} %lld\n",
+        !strcmp(ci.redis, "up"), !strcmp(ci.change_feed, "notify"), (long long)ci.jobs_done,
+        (long long)ci.jobs_failed, (long long)ci.jobs_queued_local,
+        (long long)ci.qcache_hits_local, (long long)ci.qcache_hits_shared,
+        (long long)ci.qcache_misses);
+}
+
 int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
 {
     mn__metrics *m = srv->metrics;
@@ -135,7 +164,7 @@ int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
         return rc;
     if (mn_db_stats_get(srv->db, &st, NULL) != MN_OK)
         memset(&st, 0, sizeof st);
-    return mn__buf_printf(
+    rc = mn__buf_printf(
         b,
         "# HELP mnemo_memories Memories stored, all tenants.\n# TYPE mnemo_memories gauge\n"
         "mnemo_memories %lld\n"
@@ -168,4 +197,5 @@ int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
         (long long)st.n_committed_ops, (double)st.embed_ns / 1e9,
         (unsigned long long)st.n_embeds, atomic_load(&srv->n_active),
         atomic_load(&srv->dev_mode) ? 1 : 0, (double)(mn__now_ms() - m->start_ms) / 1e3);
+    return rc ? rc : cluster_metrics(srv, b);
 }
