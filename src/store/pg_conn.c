@@ -163,9 +163,13 @@ static void first_line(const char *msg, char *out, size_t cap)
 
 int mn__pg_connect(mn__pg *s, const char *app, PGconn **out, mn_err *err)
 {
-    /* Defaults first: what the URI says wins (later keywords override earlier ones). */
-    const char *const keys[] = {"connect_timeout", "application_name", "dbname", NULL};
-    const char *const vals[] = {"3", app, s->uri, NULL};
+    /* Defaults first: what the URI says wins (later keywords override earlier ones). Over
+     * TCP, keepalives and a user timeout turn a vanished server (network partition, host
+     * down) into a failed call within seconds instead of a request that hangs. */
+    const char *const keys[] = {"connect_timeout", "keepalives_idle", "keepalives_interval",
+                                "keepalives_count", "tcp_user_timeout", "application_name",
+                                "dbname", NULL};
+    const char *const vals[] = {"3", "10", "3", "3", "15000", app, s->uri, NULL};
     char msg[160];
     PGconn *c = PQconnectdbParams(keys, vals, 1);
     *out = NULL;
