@@ -66,5 +66,6 @@ int cmd_info(int argc, char **argv);
 int cmd_serve(int argc, char **argv);  /* cmd_serve.c */
 int cmd_routes(int argc, char **argv); /* cmd_serve.c */
 int cmd_keys(int argc, char **argv);   /* cmd_keys.c */
+int cmd_mcp(int argc, char **argv);    /* cmd_mcp.c */
 
 #endif

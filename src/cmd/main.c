@@ -53,6 +53,7 @@ static const cli_cmd *const commands[] = {
     &(const cli_cmd){"serve", "Run the REST API server.", "", cmd_serve},
     &(const cli_cmd){"keys", "Create, list or revoke API keys.", "", cmd_keys},
     &(const cli_cmd){"routes", "Print the REST routes (Markdown, OpenAPI).", "", cmd_routes},
+    &(const cli_cmd){"mcp", "Run the MCP server over stdio (agents, IDEs).", "", cmd_mcp},
 };
 
 static void usage(FILE *f)

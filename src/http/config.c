@@ -84,6 +84,19 @@ static const citem items[] = {
      "group commit: extra wait for more writers, in microseconds"},
     {"shutdown-timeout", C_INT, "30", O(shutdown_timeout_s), 0, 3600,
      "seconds to let in-flight requests finish on SIGTERM"},
+    {"upstream-url", C_STR, "", O(upstream_url), 0, 0,
+     "proxy: base URL of the OpenAI-compatible API that /v1/chat/completions forwards to, "
+     "e.g. https://api.openai.com/v1; empty: the proxy answers 503 (docs/PROXY.md)"},
+    {"upstream-key", C_STR, "", O(upstream_key), 0, 0,
+     "proxy: API key sent upstream as 'Authorization: Bearer'; set it in the environment, "
+     "not on the command line"},
+    {"upstream-timeout", C_INT, "600", O(upstream_timeout_s), 1, 86400,
+     "proxy: seconds an upstream request may take in all, a streamed answer included"},
+    {"upstream-connect-timeout", C_INT, "10", O(upstream_connect_timeout_s), 1, 600,
+     "proxy: seconds to connect to the upstream"},
+    {"proxy-context-tokens", C_INT, "1000", O(proxy_context_tokens), 0, 1000000,
+     "proxy: token budget of the memory context injected into each request; 0: inject "
+     "nothing, only store the exchange"},
     {"config", C_STR, "", O(config), 0, 0,
      "config file of 'name = value' lines, read before the environment"},
 };
@@ -288,8 +301,8 @@ int mn__http_cfg_load(mn__http_cfg *cfg, int argc, char **argv)
         const citem *it;
         size_t len;
         if (strncmp(arg, "--", 2) || !arg[2]) {
-            fprintf(stderr, "error: unexpected argument '%s' for 'mnemo serve'\n", arg);
-            fprintf(stderr, "hint: run 'mnemo serve --help'\n");
+            fprintf(stderr, "error: unexpected argument '%s' for 'mnemo %s'\n", arg, argv[0]);
+            fprintf(stderr, "hint: run 'mnemo %s --help'\n", argv[0]);
             return 2;
         }
         name = arg + 2;
@@ -302,9 +315,9 @@ int mn__http_cfg_load(mn__http_cfg *cfg, int argc, char **argv)
             continue;
         }
         if (!it) {
-            fprintf(stderr, "error: unknown option '--%.*s' for 'mnemo serve'\n", (int)len,
-                    name);
-            fprintf(stderr, "hint: run 'mnemo serve --help' to see the options\n");
+            fprintf(stderr, "error: unknown option '--%.*s' for 'mnemo %s'\n", (int)len,
+                    name, argv[0]);
+            fprintf(stderr, "hint: run 'mnemo %s --help' to see the options\n", argv[0]);
             return 2;
         }
         if (eq)

@@ -43,6 +43,11 @@ typedef struct mn__http_cfg {
     long long commit_delay_us;
     long long shutdown_timeout_s;
     const char *config;         /* config file, read before the environment */
+    const char *upstream_url;   /* proxy: base URL of the OpenAI-compatible API; "" none */
+    const char *upstream_key;   /* proxy: Bearer key for the upstream; "" none */
+    long long upstream_timeout_s;
+    long long upstream_connect_timeout_s;
+    long long proxy_context_tokens; /* budget of the injected memory context; 0: none */
 } mn__http_cfg;
 
 /* Fills cfg from the table's defaults, the config file (--config / MNEMO_CONFIG), MNEMO_*

@@ -75,6 +75,7 @@ typedef struct mn__metrics mn__metrics;
 typedef struct mn__workers mn__workers;
 typedef struct mn__ratelimit mn__ratelimit;
 typedef struct mn__authcache mn__authcache;
+typedef struct mn__proxy mn__proxy;
 
 struct mn__hsrv {
     mn__http_cfg cfg;
@@ -94,6 +95,7 @@ struct mn__hsrv {
     mn__ratelimit *rl;
     mn__authcache *auth;
     mn__workers *workers;      /* runs the routes that write */
+    mn__proxy *proxy;          /* the OpenAI-compatible proxy's upstream requests */
     bool json_log;
     mn_log_level log_level;
 };
@@ -218,6 +220,82 @@ int mn__workers_start(int n, void (*run)(mn__hreq *rq), mn__workers **out);
 int mn__workers_submit(mn__workers *w, mn__hreq *rq);
 /* Runs what is queued, then joins the threads. NULL is a no-op. */
 void mn__workers_stop(mn__workers *w);
+
+/* ---- OpenAI-compatible proxy (h_proxy.c, proxy_body.c, proxy_stream.c, upstream.c) -------*/
+
+/* A handler returns this when it has taken its request over: it finishes it later, from
+ * another thread, with mn__hreq_finish, and nothing else touches rq meanwhile. Only for
+ * routes that run on a worker (writes), whose connection is suspended. */
+#define MN__H_DEFERRED 1
+/* Marks the response of a deferred request ready and resumes its connection; rq may be
+ * freed as soon as this returns (server.c). */
+void mn__hreq_finish(mn__hreq *rq);
+
+int mn__proxy_new(mn__hsrv *srv, mn__proxy **out);
+/* Aborts the upstream requests still running and joins their threads. NULL is a no-op. */
+void mn__proxy_free(mn__proxy *px);
+int mn__h_chat_completions(mn__hreq *rq);
+int mn__h_models(mn__hreq *rq);
+
+/* The memory context of `query` for (tenant, user) within max_tokens of `model`'s tokenizer,
+ * as the text of a system message; *out_block NULL when nothing relevant is remembered.
+ * Free with mn__free (proxy_context.c). */
+int mn__proxy_context(mn_db *db, const char *tenant, const char *user, const char *query,
+                      const char *model, int max_tokens, char **out_block, int *out_items,
+                      mn_err *err);
+
+/* Bytes of s[0..n) that fit in max without cutting a UTF-8 sequence. */
+size_t mn__utf8_fit(const char *s, size_t n, size_t max);
+/* Text of the last message with role "user" (string content, or its text parts), cut to
+ * max bytes; *out NULL when there is none. Free with mn__free. */
+int mn__proxy_last_user_text(const cJSON *messages, size_t max, char **out);
+/* Inserts a system message with text after the leading system/developer messages. */
+int mn__proxy_inject(cJSON *messages, const char *text);
+/* Content of choice 0 of a chat.completion body, cut to max bytes; NULL when none. */
+int mn__proxy_reply_text(const char *body, size_t len, size_t max, char **out);
+
+/* Assembles the reply of a streamed completion from its server-sent events. */
+typedef struct mn__sse {
+    mn__buf line, data, reply;
+    size_t max_reply;
+    bool skip, done, truncated;
+} mn__sse;
+void mn__sse_init(mn__sse *s, size_t max_reply);
+void mn__sse_release(mn__sse *s);
+int mn__sse_feed(mn__sse *s, const char *p, size_t n);
+
+/* Bytes from the proxy's thread to the client, through a content reader that suspends the
+ * connection instead of waiting. */
+typedef struct mn__pstream mn__pstream;
+/* *out_resp is the response to queue (its reader holds a reference to *out_s). */
+int mn__pstream_new(struct MHD_Connection *conn, size_t max_pending, mn__pstream **out_s,
+                    struct MHD_Response **out_resp);
+/* Waits while more than max_pending bytes are pending. MN_ECLOSED once the client is gone. */
+int mn__pstream_push(mn__pstream *s, const char *p, size_t n);
+bool mn__pstream_gone(mn__pstream *s);
+/* Ends the stream (with an error when failed) and drops the producer's reference. */
+void mn__pstream_end(mn__pstream *s, bool failed);
+
+/* One exchange with the upstream; callbacks run on the calling thread, a non-zero return
+ * stops the transfer. */
+struct curl_slist;
+typedef struct mn__upstream_req {
+    const char *url;
+    const char *body;            /* POST body, NULL for a GET */
+    size_t body_len;
+    struct curl_slist *headers;
+    long timeout_s, connect_timeout_s;
+    void *ctx;
+    int (*on_header)(void *ctx, const char *name, size_t nlen, const char *v, size_t vlen);
+    int (*on_headers)(void *ctx, long status); /* the final response's headers are in */
+    int (*on_data)(void *ctx, const char *p, size_t n);
+    int (*should_abort)(void *ctx);             /* polled about once a second and more */
+} mn__upstream_req;
+int mn__upstream_global_init(void);
+void mn__upstream_global_release(void);
+/* MN_OK when a whole response arrived (any status); MN_ETIMEOUT, MN_EPROVIDER (connect or
+ * transfer failed), MN_ECLOSED (a callback stopped it), MN_ENOMEM. */
+int mn__upstream_perform(const mn__upstream_req *r, mn_err *err);
 
 /* ---- auth (auth.c) -----------------------------------------------------------------------*/
 int mn__auth_new(mn__authcache **out);

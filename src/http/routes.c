@@ -48,6 +48,15 @@ const mn__route mn__routes[] = {
     {"POST", "/v1/embeddings", mn__h_embeddings, JSON, true, "createEmbeddings", "embeddings",
      "OpenAI-compatible embeddings from the server's embedder.", NULL, "EmbeddingsIn", 200,
      "EmbeddingsOut", NULL, false},
+    {"POST", "/v1/chat/completions", mn__h_chat_completions, JSON, true, "createChatCompletion",
+     "proxy",
+     "OpenAI-compatible chat completion with memory: the context of the last user message "
+     "(user from X-Mnemo-User or 'user') is injected, the request goes to the upstream, the "
+     "answer (or its event stream) comes back unchanged and the exchange is stored "
+     "(docs/PROXY.md).",
+     NULL, "ChatIn", 200, "ChatOut", NULL, true},
+    {"GET", "/v1/models", mn__h_models, NONE, true, "listModels", "proxy",
+     "The upstream's models, passed through.", NULL, NULL, 200, "ModelList", NULL, true},
     {"GET", "/healthz", mn__h_healthz, NONE, false, "healthz", "operations",
      "Liveness: the process answers.", NULL, NULL, 200, "Health", NULL, false},
     {"GET", "/readyz", mn__h_readyz, NONE, false, "readyz", "operations",
@@ -173,6 +182,22 @@ const mn__hschema mn__hschemas[] = {
      "\"items\":{\"type\":\"number\"}}}}},\"model\":{\"type\":\"string\"},\"usage\":{\"type\":"
      "\"object\",\"properties\":{\"prompt_tokens\":{\"type\":\"integer\"},\"total_tokens\":{"
      "\"type\":\"integer\"}}}}}"},
+    {"ChatIn",
+     "{\"type\":\"object\",\"required\":[\"messages\"],\"properties\":{\"model\":{"
+     "\"type\":\"string\"},\"messages\":{\"type\":\"array\",\"minItems\":1,\"items\":{"
+     "\"type\":\"object\",\"required\":[\"role\"],\"properties\":{\"role\":{\"type\":"
+     "\"string\"},\"content\":{}}}},\"stream\":{\"type\":\"boolean\"},\"user\":{"
+     "\"type\":\"string\",\"description\":\"mnemo user id (X-Mnemo-User wins); without "
+     "one the request passes through with no memory\"}},\"additionalProperties\":true,"
+     "\"description\":\"an OpenAI chat completion request; every other field goes to the "
+     "upstream as it is\"}"},
+    {"ChatOut",
+     "{\"type\":\"object\",\"description\":\"the upstream's answer, unchanged: a "
+     "chat.completion object, or text/event-stream chunks when stream is true; headers "
+     "X-Mnemo-Memory (on, off, unavailable) and X-Mnemo-Context-Items\"}"},
+    {"ModelList",
+     "{\"type\":\"object\",\"properties\":{\"object\":{\"const\":\"list\"},"
+     "\"data\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}"},
     {"Health", "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}"},
     {NULL, NULL},
 };

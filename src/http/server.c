@@ -67,7 +67,9 @@ static int reply_too_big(mn__hreq *rq)
                            body_limit(rq->srv, rq->route), limit_name(rq->route));
 }
 
-static void dispatch(mn__hreq *rq)
+/* Returns true when the handler took the request over (MN__H_DEFERRED): from then on only
+ * the handler's thread may touch rq. */
+static bool dispatch(mn__hreq *rq)
 {
     mn__hsrv *srv = rq->srv;
     const mn__route *r;
@@ -75,25 +77,25 @@ static void dispatch(mn__hreq *rq)
         mn__reply_error(rq, MN__H_ESTOPPING, "retry on another node or after the restart",
                         "the server is shutting down");
         mn__reply_header(rq, MHD_HTTP_HEADER_CONNECTION, "close");
-        return;
+        return false;
     }
     if (rq->route == -1) {
         mn__reply_error(rq, MN__H_ENOROUTE, "see /openapi.json or /docs for the routes",
                         "no route %s %.200s", rq->method, rq->url);
-        return;
+        return false;
     }
     if (rq->route == -2) {
         mn__reply_error(rq, MN__H_EMETHOD, rq->allow, "%s is not allowed on %.200s; use %s",
                         rq->method, rq->url, rq->allow);
-        return;
+        return false;
     }
     r = &mn__routes[rq->route];
     if (rq->body_too_big) {
         reply_too_big(rq);
-        return;
+        return false;
     }
     if (r->auth && mn__auth_check(rq))
-        return;
+        return false;
     if (r->auth && srv->rl) {
         char who[MN_MAX_ID_BYTES + 32];
         int wait_s;
@@ -106,24 +108,31 @@ static void dispatch(mn__hreq *rq)
                             "rate limit of %lld requests per second for this key exceeded",
                             srv->cfg.rate_limit);
             mn__reply_header(rq, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-            return;
+            return false;
         }
     }
     if (mn__query_known(rq))
-        return;
+        return false;
     if (r->body == MN__H_BODY_JSON && mn__json_body(rq))
-        return;
-    r->handler(rq);
+        return false;
+    if (r->handler(rq) == MN__H_DEFERRED)
+        return true;
     if (!rq->resp)
         mn__reply_error(rq, MN_EINTERNAL, NULL, "route %s %s gave no reply", r->method, r->path);
+    return false;
 }
 
 /* Runs a suspended request (on a write worker, or inline when none can take it). rq may be
  * freed by another thread as soon as its connection is resumed: nothing touches it after. */
 static void run_offloaded(mn__hreq *rq)
 {
+    if (!dispatch(rq))
+        mn__hreq_finish(rq);
+}
+
+void mn__hreq_finish(mn__hreq *rq)
+{
     struct MHD_Connection *conn = rq->conn;
-    dispatch(rq);
     atomic_store(&rq->done, true);
     MHD_resume_connection(conn);
 }
@@ -445,6 +454,10 @@ int mn__http_serve(const mn__http_cfg *cfg)
         mn__hlog(srv, MN_LOG_ERROR, "cannot start the write threads");
         goto cleanup;
     }
+    if (mn__proxy_new(srv, &srv->proxy)) {
+        mn__hlog(srv, MN_LOG_ERROR, "cannot start the proxy");
+        goto cleanup;
+    }
     if ((rc = start_daemon(srv)) != 0)
         goto cleanup;
     banner(srv);
@@ -463,11 +476,15 @@ int mn__http_serve(const mn__http_cfg *cfg)
     /* Queued writes run and resume their connections before the daemon goes away. */
     mn__workers_stop(srv->workers);
     srv->workers = NULL;
+    /* So do the upstream requests of the proxy, stopped if still running. */
+    mn__proxy_free(srv->proxy);
+    srv->proxy = NULL;
     MHD_stop_daemon(srv->daemon);
     srv->daemon = NULL;
     rc = 0;
 cleanup:
     mn__workers_stop(srv->workers);
+    mn__proxy_free(srv->proxy);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
     mn_db_close(srv->db); /* waits for the writer: every acknowledged write is durable */

@@ -10,6 +10,7 @@ import {
   BIN, top, ok, bad, check, summary, tmpdir, cli, startServer, runToEnd, request, match, dig,
   rawKeepAlive,
 } from './lib.mjs';
+import { startStub } from '../proxy/stub.mjs';
 
 process.on('uncaughtException', (e) => { bad('the suite itself failed', e.stack); summary(); process.exit(1); });
 process.on('unhandledRejection', (e) => { bad('the suite itself failed', e && e.stack); summary(); process.exit(1); });
@@ -45,7 +46,9 @@ check('keys are distinct', A.key !== B.key && A.key !== R.key);
 }
 const keys = { A: A.key, B: B.key, revoked: R.key, bad: 'mn_' + 'x'.repeat(43) };
 
-const srv = await startServer(['--db', db, ...common]);
+// The proxy routes forward to a local stub of an OpenAI-compatible upstream.
+const stub = await startStub();
+const srv = await startServer(['--db', db, ...common, '--upstream-url', stub.url]);
 const base = srv.base;
 const req = (m, p, o = {}) => request(base, m, p, o);
 
@@ -151,6 +154,11 @@ for (const [p, ops] of Object.entries(openapi.paths))
       return l.status === 200 && !l.text.includes('omega') && s.status === 200 && !s.text.includes('omega');
     },
     createEmbeddings: async () => (await b('POST', '/v1/embeddings', { body: { input: 'acme secret plan alpha' } })).status === 200,
+    createChatCompletion: async () => {
+      const r = await b('POST', '/v1/chat/completions', { body: { model: 'stub-model', user: 'shared', messages: [{ role: 'user', content: 'what is the secret plan' }] } });
+      return r.status === 200 && stub.last().body.user === 'shared' && !JSON.stringify(stub.last().body).includes('acme');
+    },
+    listModels: async () => (await b('GET', '/v1/models')).status === 200 && stub.last().path === '/v1/models',
   };
   const authRoutes = tableRoutes.filter(({ op }) => op.security && op.security.length);
   const unchecked = authRoutes.filter(({ op }) => !iso[op.operationId]).map((r) => r.route);
