@@ -28,6 +28,7 @@ process.on('unhandledRejection', (e) => { check('the suite itself', false, e && 
 
 const dir = tmpdir();
 const db = path.join(dir, 'mcp.db');
+const stderrs = []; // every server's, checked for sanitizer reports at the end
 const text = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
 async function connect(args) {
@@ -36,6 +37,7 @@ async function connect(args) {
   transport.stderr?.on('data', (d) => { stderr += d; });
   const client = new Client({ name: 'mnemo-tests', version: '1.0.0' });
   await client.connect(transport);
+  stderrs.push(() => stderr);
   return { client, transport, stderr: () => stderr };
 }
 
@@ -130,7 +132,10 @@ function raw(lines, args = []) {
     let errOut = '';
     p.stdout.on('data', (d) => { out += d; });
     p.stderr.on('data', (d) => { errOut += d; });
-    p.on('exit', (code) => resolve({ code, replies: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: errOut }));
+    p.on('exit', (code) => {
+      stderrs.push(() => errOut);
+      resolve({ code, replies: out.split('\n').filter(Boolean).map((l) => JSON.parse(l)), stderr: errOut });
+    });
     p.stdin.end(lines.join('\n') + '\n');
   });
 }
@@ -169,6 +174,11 @@ function raw(lines, args = []) {
   const gone = await raw([init('2025-06-18')], ['--db', path.join(dir, 'nope', 'x.db'), '--tenant', 'bad tenant\u0007']);
   check('a bad --tenant stops the server at start with a message on stderr', gone.code !== 0 && /tenant/.test(gone.stderr) && gone.replies.length === 0, gone.stderr);
 }
+
+// A sanitized build (MNEMO_BIN=build-address-undefined/bin/mnemo) reports on stderr.
+await new Promise((r) => setTimeout(r, 300)); // the SDK clients' servers exit after close()
+const reports = stderrs.map((f) => f()).filter((e) => /runtime error|Sanitizer/.test(e));
+check('no sanitizer report from any mcp process', reports.length === 0, reports.join('\n').slice(0, 3000));
 
 fs.rmSync(dir, { recursive: true, force: true });
 done();

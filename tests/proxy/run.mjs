@@ -38,6 +38,7 @@ process.env.MNEMO_UPSTREAM_KEY = UPKEY; // the documented way: a key never on th
 const srv = await startServer(['--db', db, '--upstream-url', stub.url, '--shutdown-timeout', '2']);
 delete process.env.MNEMO_UPSTREAM_KEY;
 const rest = (m, p, o = {}) => request(srv.base, m, p, { key: A.key, ...o });
+const servers = { main: srv };
 
 // Memories of two users of tenant acme, and one of the same user id in tenant globex.
 await rest('POST', '/v1/users/alice/messages', { body: { messages: [
@@ -217,10 +218,12 @@ const client = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: A.key, maxRetries
   const r = await request(down.base, 'POST', '/v1/chat/completions', { body: { model: 'm', user: 'u', messages: [{ role: 'user', content: 'x' }] } });
   check('an unreachable upstream is a 502 naming it', r.status === 502 && r.json?.error?.code === 'provider_failed' && /127\.0\.0\.1:9/.test(r.json.error.message), r.text);
   await down.stop();
+  servers.down = down;
   const none = await startServer(['--db', path.join(dir, 'none.db')]);
   const r2 = await request(none.base, 'POST', '/v1/chat/completions', { body: { model: 'm', messages: [{ role: 'user', content: 'x' }] } });
   check('without --upstream-url the proxy answers 503 with how to configure it', r2.status === 503 && /upstream-url/.test(r2.json?.error?.hint), r2.text);
   await none.stop();
+  servers.unconfigured = none;
 }
 
 // ---- development mode: the client's own key goes upstream -------------------------------------
@@ -230,6 +233,7 @@ const client = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: A.key, maxRetries
   await c.chat.completions.create({ model: 'stub-model', messages: [{ role: 'user', content: 'x' }] });
   check('in development mode (no keys, no --upstream-key) the client\'s Authorization goes upstream', stub.last().headers.authorization === 'Bearer sk-client-own-key', stub.last().headers.authorization);
   await dev.stop();
+  servers.development = dev;
 }
 
 // ---- shutdown with a stream in flight ---------------------------------------------------------
@@ -247,6 +251,10 @@ const client = new OpenAI({ baseURL: `${srv.base}/v1`, apiKey: A.key, maxRetries
   check('the client sees that stream end with an error, not as complete', broke);
   stub.openGate();
 }
+
+// A sanitized build (MNEMO_BIN=build-address-undefined/bin/mnemo) reports on stderr.
+for (const [name, s] of Object.entries(servers))
+  check(`no sanitizer report from the ${name} server`, !/runtime error|Sanitizer/.test(s.stderr), s.stderr.slice(-3000));
 
 await stub.close();
 fs.rmSync(dir, { recursive: true, force: true });
