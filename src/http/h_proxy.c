@@ -268,7 +268,8 @@ static void add_headers(pjob *j)
 {
     char items[16];
     char *p, *end;
-    mn__reply_header(j->rq, "X-Mnemo-Memory", j->mem_state);
+    if (!j->models)
+        mn__reply_header(j->rq, "X-Mnemo-Memory", j->mem_state);
     if (j->memory && !strcmp(j->mem_state, "on")) {
         snprintf(items, sizeof items, "%d", j->n_items);
         mn__reply_header(j->rq, "X-Mnemo-Context-Items", items);
