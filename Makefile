@@ -6,8 +6,8 @@ PREFIX  ?= /usr/local
 O       := build
 SANITIZE ?=
 
-PKGS_LIB := sqlite3 libutf8proc libxxhash libcjson libpq hiredis
-PKGS_BIN := libmicrohttpd libcurl
+PKGS_LIB := sqlite3 libutf8proc libxxhash libcjson libpq hiredis libcurl
+PKGS_BIN := libmicrohttpd
 
 CFLAGS_BASE := -std=c11 -D_GNU_SOURCE -DMN_BUILDING -Iinclude -fPIC -fvisibility=hidden \
   -Wall -Wextra -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wformat=2 -Wvla \
@@ -29,7 +29,7 @@ LIBS_LIB   := $(shell pkg-config --libs $(PKGS_LIB) 2>/dev/null) -lstemmer -lpth
 LIBS_BIN   := $(shell pkg-config --libs $(PKGS_BIN) 2>/dev/null)
 ALL_CFLAGS := $(CFLAGS_BASE) $(OPT) $(PKG_CFLAGS) $(CFLAGS)
 
-LIB_DIRS := core text index embed store memory context
+LIB_DIRS := core text index embed llm store memory context
 LIB_SRC  := $(foreach d,$(LIB_DIRS),$(wildcard src/$(d)/*.c))
 BIN_SRC  := $(wildcard src/http/*.c src/mcp/*.c src/cmd/*.c)
 SQL      := $(sort $(wildcard src/store/sql/*.sql))

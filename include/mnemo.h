@@ -162,6 +162,34 @@ typedef struct mn_db_opts {
     const char *redis_url;      /* redis://host:port shared by several nodes (query-embedding
                                    cache, job stream); NULL: local only. Optional at run time:
                                    while it is down the node works locally (mn_db_cluster_get) */
+    /* Remote embedders (docs/PROVIDERS.md): embedder "openai" (OpenAI-compatible: OpenAI,
+     * Ollama, vLLM, llama.cpp server, HF TEI), "azure" or "cohere". Memories are stored at
+     * once with their embedding pending and embedded by a background worker. Strings are
+     * borrowed for mn_db_open only. */
+    const char *embed_url;        /* base URL or endpoint; NULL: the provider's public API */
+    const char *embed_api_key;    /* NULL: none (local servers) */
+    const char *embed_model;      /* required for a remote embedder */
+    int embed_dim;                /* required for a remote embedder; replies are checked */
+    bool embed_send_dim;          /* ask the provider for embed_dim dimensions */
+    const char *embed_api_version; /* Azure api-version; NULL: 2024-02-01 */
+    int embed_timeout_ms;         /* one request; 0: 30000 */
+    int embed_max_attempts;       /* tries per request, retries on 429/5xx; 0: 4 */
+    int embed_batch;              /* texts per request; 0: 64 */
+    int embed_batch_delay_ms;     /* wait up to this for a short batch to fill; 0: 20 */
+    int embed_workers;            /* background embedding threads; 0: 1 */
+    const char *embed_tenants;    /* JSON file: per-tenant embedders (docs/PROVIDERS.md) */
+    /* OpenAI-compatible chat model for summaries and extraction; NULL llm_model: offline
+     * (extractive summaries, rule-based extraction). */
+    const char *llm_url;          /* base URL or /chat/completions endpoint */
+    const char *llm_api_key;
+    const char *llm_model;
+    int llm_timeout_ms;           /* 0: 60000 */
+    /* Compression (docs/COMPRESSION.md): a user whose active messages pass this count is
+     * compacted in the background; 0: only on request (mn_compact). */
+    int compact_threshold;
+    /* Preference and fact extraction from user messages on add: NULL or "off", "rules"
+     * (offline), "llm" (the LLM, rules when it fails). */
+    const char *extract;
 } mn_db_opts;
 
 MN_EXTERN void mn_db_opts_init(mn_db_opts *o);
@@ -484,6 +512,45 @@ typedef struct mn_cluster_info {
 } mn_cluster_info;
 
 MN_EXTERN void mn_db_cluster_get(mn_db *db, mn_cluster_info *out);
+
+/* ---- compression (docs/COMPRESSION.md) ---------------------------------------------------- */
+
+typedef struct mn_compact_opts {
+    const char *tenant;     /* NULL: "default" */
+    const char *user_id;    /* required */
+    int keep_recent;        /* the newest messages stay raw; 0: 20, -1: none */
+    int min_cluster;        /* fewest messages a summary stands for; 0: 4 */
+    int max_cluster;        /* most messages a summary stands for; 0: 40 */
+    double min_similarity;  /* cosine joining two neighbouring groups once both are big
+                               enough; 0: 0.5 */
+    int summary_tokens;     /* token budget of one summary; 0: 160 */
+    bool offline;           /* extractive summaries even when an LLM is configured */
+    bool dry_run;           /* count what would be done; write nothing */
+} mn_compact_opts;
+
+MN_EXTERN void mn_compact_opts_init(mn_compact_opts *o);
+
+typedef struct mn_compact_stats {
+    int64_t active_before;  /* active memories of the user, every kind */
+    int64_t active_after;
+    int64_t n_candidates;   /* active messages considered */
+    int64_t n_clusters;     /* clusters summarized by this run */
+    int64_t n_archived;     /* messages archived by this run */
+    int64_t n_failed;       /* clusters left as they were after an LLM error */
+    bool used_llm;
+    int64_t duration_ms;
+} mn_compact_stats;
+
+/* Compresses a user's memories: clusters related active messages (cosine on embeddings,
+ * within a conversation session, deterministic), stores one `summary` memory per cluster
+ * (sources = the messages, metadata first_at/last_at) and archives the messages (still
+ * searchable with the archived status, never deleted). Incremental and idempotent: a second
+ * run on unchanged memories adds nothing. Runs outside the store writer except for its own
+ * small transactions; adds go on meanwhile. out (may be NULL) gets the counts. Errors:
+ * MN_EINVAL, MN_ENOMODEL (no embedder), MN_EPROVIDER (the LLM failed: clusters done before
+ * are kept), MN_EIO. */
+MN_EXTERN int mn_compact(mn_db *db, const mn_compact_opts *o, mn_compact_stats *out,
+                         mn_err *err);
 
 #ifdef __cplusplus
 }

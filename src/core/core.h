@@ -35,6 +35,7 @@ char *mn__strndup(const char *s, size_t n);   /* copies at most n bytes, always 
 int64_t mn__alloc_live_bytes(void);
 int64_t mn__alloc_live_blocks(void);
 void mn__alloc_fail_after(int64_t n);         /* n <= 0 disables */
+int64_t mn__alloc_fail_pending(void);         /* allocations left before the failure; 0: fired or off */
 
 /* ---- errors (err.c) ------------------------------------------------------------------------
  * mn__err_set fills err (may be NULL) and returns code, so callers write
@@ -157,5 +158,52 @@ void mn__sha256_final(mn__sha256_ctx *s, uint8_t out[32]); /* also wipes s */
 void mn__sha256(const void *p, size_t n, uint8_t out[32]);
 /* 1 when a[0..n) equals b[0..n); the time does not depend on where they differ. */
 int mn__ct_equal(const void *a, const void *b, size_t n);
+
+/* ---- HTTP client (http_client.c) -----------------------------------------------------------
+ * Blocking HTTP(S) through libcurl for the remote providers (embedders, the LLM). Each call
+ * uses its own connection state: any number of threads may call at once. */
+typedef struct mn__http_req {
+    const char *url;
+    const char *const *headers; /* "Name: value" lines, NULL-terminated; may be NULL */
+    const char *body;           /* POST body; NULL sends a GET */
+    size_t body_len;
+    int connect_timeout_ms;     /* 0: 5000 */
+    int timeout_ms;             /* the whole exchange; 0: 30000 */
+    size_t max_reply_bytes;     /* 0: 16 MiB */
+    const char *what;           /* names the remote in messages: "embedder 'openai'" */
+    const _Atomic int *cancel;  /* non-NULL and set: abort transfers and waits (MN_ECLOSED) */
+} mn__http_req;
+
+typedef struct mn__http_reply {
+    long status;                /* 0 when no reply came */
+    mn__buf body;
+    int64_t retry_after_ms;     /* from a Retry-After header; -1 when absent */
+} mn__http_reply;
+
+typedef struct mn__retry_policy {
+    int max_attempts;           /* 0: 4; 1: no retry */
+    int base_ms;                /* ceiling of the first wait; doubles per retry; 0: 250 */
+    int max_backoff_ms;         /* ceiling of one wait; 0: 8000 */
+    int max_total_ms;           /* never wait past this since the first attempt; 0: 60000 */
+} mn__retry_policy;
+
+void mn__http_reply_init(mn__http_reply *r);
+void mn__http_reply_release(mn__http_reply *r);
+/* One attempt. MN_OK whenever a reply came, whatever its status. Transport failures:
+ * MN_ETIMEOUT, MN_EUNAVAIL (cannot connect), MN_ETOOBIG (reply over the limit), MN_ECLOSED
+ * (cancelled), MN_EIO. */
+int mn__http_send(const mn__http_req *req, mn__http_reply *out, mn_err *err);
+/* Attempts until a 2xx reply: transport errors, 408, 429 and 5xx are retried after
+ * mn__backoff_ms. Other statuses fail at once: MN_EAUTH (401/403), MN_EPROVIDER; after the
+ * last attempt MN_ERATE (429), MN_EPROVIDER (5xx) or the transport error. The message has
+ * the status and the start of the reply body; out->retry_after_ms keeps the last hint. */
+int mn__http_send_retry(const mn__http_req *req, const mn__retry_policy *rp,
+                        mn__http_reply *out, mn_err *err);
+/* Wait before retry number `retry` (1 = after the first attempt): uniform in
+ * [0, min(max_backoff, base * 2^(retry-1))] (full jitter), at least retry_after_ms. */
+int64_t mn__backoff_ms(const mn__retry_policy *rp, int retry, int64_t retry_after_ms,
+                       uint64_t *rng);
+/* A Retry-After value, seconds or an HTTP date, as ms from now_ms. MN_EINVAL otherwise. */
+int mn__http_retry_after(const char *value, int64_t now_ms, int64_t *out_ms);
 
 #endif /* MN_CORE_H */

@@ -1,6 +1,6 @@
 /* embed.h - embedders turn text into unit vectors. Built-in offline model (GloVe word
  * vectors, SIF weights, hashed character n-grams for unknown words) and a deterministic mock
- * for tests; remote providers come later behind the same struct. */
+ * for tests; remote providers (OpenAI-compatible, Cohere) behind the same struct. */
 #ifndef MN_EMBED_H
 #define MN_EMBED_H
 
@@ -16,7 +16,45 @@ struct mn__embedder {
      * Thread-safe. */
     int (*embed)(mn__embedder *e, const char *text, size_t len, float *out, mn_err *err);
     void (*free)(mn__embedder *e);
+    /* ---- remote providers (remote.c); zero for the local embedders ---- */
+    bool remote;          /* a network call: kept off the write path (docs/PROVIDERS.md) */
+    /* Embeds n texts for `use` into out (n * dim floats, unit length). NULL: embed() once
+     * per text. embed() of a remote embedder embeds a query. Thread-safe. */
+    int (*embed_batch)(mn__embedder *e, const char *const *texts, const size_t *lens,
+                       size_t n, int use, float *out, mn_err *err);
 };
+
+/* What a text is embedded for: some providers (Cohere input_type) embed the two apart. */
+enum { MN__EMBED_QUERY = 0, MN__EMBED_DOCUMENT = 1 };
+
+/* Settings of a remote embedder (docs/PROVIDERS.md). Strings are copied by _new. */
+typedef struct mn__remote_cfg {
+    const char *provider;    /* "openai" (OpenAI-compatible: OpenAI, Ollama, vLLM, llama.cpp
+                                server, HF TEI), "azure" (openai with api-key header and
+                                api-version), "cohere" (/v2/embed) */
+    const char *url;         /* base URL or full endpoint; NULL: the provider's public API */
+    const char *api_key;     /* NULL or "": no authentication (local servers) */
+    const char *model;       /* required */
+    int dim;                 /* required: the vectors' dimension; replies are checked */
+    bool send_dim;           /* ask for dim ("dimensions" / "output_dimension") */
+    const char *api_version; /* Azure's api-version; NULL: "2024-02-01" for azure */
+    int timeout_ms;          /* per request; 0: 30000 */
+    int connect_timeout_ms;  /* 0: 5000 */
+    int max_attempts;        /* per request, retries included; 0: 4 */
+    int max_total_ms;        /* retries of one request stop after this; 0: 60000 */
+    int max_batch;           /* texts per request; 0: 64 */
+    const _Atomic int *cancel; /* borrowed for the embedder's life: set at shutdown */
+} mn__remote_cfg;
+
+/* A remote embedder. Validates the settings, does no I/O. MN_EINVAL names the bad field. */
+int mn__embed_remote_new(const mn__remote_cfg *cfg, mn__embedder **out, mn_err *err);
+/* Checks a reply body for n texts of dim floats and writes them, normalised, to out.
+ * MN_EPROVIDER with a message saying what is wrong (not JSON, missing field, count, wrong
+ * dimension, non-finite value). Exposed for tests. */
+int mn__embed_parse_openai(const char *body, size_t len, size_t n, int dim, float *out,
+                           mn_err *err);
+int mn__embed_parse_cohere(const char *body, size_t len, size_t n, int dim, float *out,
+                           mn_err *err);
 
 /* Opens the built-in model file (format in docs/MODEL_FORMAT.md), memory-mapped. path NULL:
  * $MNEMO_MODEL, then the default locations (mn__embed_default_paths). MN_ENOMODEL with a
@@ -44,5 +82,15 @@ int mn__embed_builtin_set_tunables(mn__embedder *e, const mn__embed_tunables *t,
 /* SIF's second step: removes the projection on u (dim floats, normalised here, copied) from
  * every sentence vector before normalisation. u NULL removes it. */
 int mn__embed_builtin_set_common(mn__embedder *e, const float *u, int dim, mn_err *err);
+
+/* ---- fault injection (embed_fault.c), for tests ----
+ * While enabled, mn__embed_fault_wrap wraps *e (which it then owns: freeing the wrapper
+ * frees it) so that each embed call is counted and forwarded; after mn__embed_fail_after(n)
+ * the n-th call that follows fails with MN_EPROVIDER (n <= 0: none). A no-op when disabled.
+ * MN_ENOMEM leaves *e as it was. */
+void mn__embed_fault_enable(bool on);
+void mn__embed_fail_after(int64_t n);
+int64_t mn__embed_fault_calls(void);
+int mn__embed_fault_wrap(mn__embedder **e);
 
 #endif /* MN_EMBED_H */

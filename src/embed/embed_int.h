@@ -81,4 +81,46 @@ int64_t mn__embed_lookup(const mn__builtin *b, const char *w, size_t len);
 int mn__embed_builtin_vector(mn__embedder *e, const char *text, size_t len, float *out,
                              mn_err *err);
 
+/* ---- remote embedders (remote.c, http_openai.c, http_cohere.c) ---------------------------- */
+typedef struct mn__remote mn__remote;
+
+/* What differs between providers: the endpoint, the request body and the reply's shape. */
+typedef struct mn__rprov {
+    const char *name;
+    const char *default_url;
+    int (*endpoint)(const mn__remote *r, const char *base, mn__buf *out);
+    int (*body)(const mn__remote *r, const char *const *texts, const size_t *lens, size_t n,
+                int use, mn__buf *out);
+    int (*parse)(const char *body, size_t len, size_t n, int dim, float *out, mn_err *err);
+} mn__rprov;
+
+extern const mn__rprov mn__rprov_openai;
+extern const mn__rprov mn__rprov_cohere;
+
+struct mn__remote {
+    mn__embedder base;
+    const mn__rprov *prov;
+    char model_id[160];
+    char what[200];          /* "embedder 'openai' (model m)" for messages */
+    char *model;             /* owned copies */
+    char *endpoint;
+    char *api_version;       /* NULL unless Azure */
+    char *auth_header;       /* "Authorization: Bearer k" / "api-key: k", or NULL */
+    const char *headers[4];
+    bool azure;
+    bool send_dim;
+    int timeout_ms, connect_timeout_ms, max_batch;
+    mn__retry_policy retry;
+    int query_timeout_ms;    /* a search waits on a query: shorter than for documents */
+    mn__retry_policy query_retry;
+    const _Atomic int *cancel;
+};
+
+/* Reads a JSON array of exactly dim finite numbers into out, normalised to unit length.
+ * `item` numbers it in messages. MN_EPROVIDER when it is anything else. */
+struct cJSON;
+int mn__embed_read_vec(const struct cJSON *arr, int dim, size_t item, float *out, mn_err *err);
+/* A reply body that is not what was expected: MN_EPROVIDER, "<why>; reply starts: '...'". */
+int mn__embed_bad_reply(mn_err *err, const char *body, size_t len, const char *why);
+
 #endif /* MN_EMBED_INT_H */

@@ -19,6 +19,25 @@ typedef struct mn__http_cfg {
     const char *redis;          /* redis:// URI of the shared cache and job stream; "" none */
     const char *model;
     const char *embedder;
+    /* remote embedders, LLM, compression, extraction (docs/PROVIDERS.md, COMPRESSION.md) */
+    const char *embed_url;
+    const char *embed_key;
+    const char *embed_model;
+    long long embed_dim;
+    bool embed_send_dim;
+    const char *embed_api_version;
+    long long embed_timeout_ms;
+    long long embed_attempts;
+    long long embed_batch;
+    long long embed_batch_delay_ms;
+    long long embed_workers;
+    const char *embed_tenants;
+    const char *llm_url;
+    const char *llm_key;
+    const char *llm_model;
+    long long llm_timeout_ms;
+    long long compact_threshold;
+    const char *extract;
     long long threads;          /* 0: one per core */
     long long write_threads;    /* workers for requests that wait on a commit */
     long long max_body_bytes;

@@ -68,6 +68,10 @@ int mn__json_memory(mn__buf *b, const mn_memory *m, const mn_hit *hit)
                             hit->score, hit->score_keyword, hit->score_vector);
     else
         rc = mn__buf_putc(b, '{');
+    /* a remote embedder has not stored its vector yet: keyword search only, for now */
+    if (!rc)
+        rc = mn__buf_printf(b, "\"embedding_pending\":%s,",
+                            m->embedding_pending ? "true" : "false");
     /* s is one JSON object: splice its members after ours. */
     if (!rc)
         rc = mn__buf_append(b, s + 1, len - 1);

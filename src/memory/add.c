@@ -30,7 +30,8 @@ int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n, mn_id *o
     float *vecs = NULL;
     mn__buf text;
     int64_t now = mn__now_ms();
-    int dim = db->emb ? db->emb->dim : 0;
+    int dim = 0;
+    bool pending = false;
     size_t i;
     int rc = MN_OK;
 
@@ -48,6 +49,11 @@ int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n, mn_id *o
                 mn__err_prefix(err, "item %zu", i);
             return rc;
         }
+    }
+    for (i = 0; i < n; i++) { /* room for the largest local embedder of the batch */
+        mn__eprof pf = mn__eprof_of(db, items[i].tenant ? items[i].tenant : "default");
+        if (pf.emb && !pf.emb->remote && pf.emb->dim > dim)
+            dim = pf.emb->dim;
     }
     rows = mn__calloc(n, sizeof *rows);
     metas = mn__calloc(n, sizeof *metas);
@@ -76,16 +82,27 @@ int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n, mn_id *o
         r->updated_at_ms = now;
         r->sources = m->sources;
         r->n_sources = m->n_sources;
-        if (dim) {
+        {
+            mn__eprof pf = mn__eprof_of(db, r->tenant);
             float *v = vecs + i * (size_t)dim;
-            rc = mn__index_text(db, r, &text);
-            if (rc)
-                goto cleanup;
-            /* a failed embedding leaves the memory pending, it is still stored */
-            if (mn__embed_text(db, text.data, text.len, v, NULL) == MN_OK) {
-                r->embedding = v;
-                r->dim = dim;
-                r->embed_model = db->vec_model;
+            if (pf.emb && pf.emb->remote) {
+                /* never wait on a provider: stored pending, embedded in the background
+                 * (embed_worker.c), keyword-searchable at once */
+                pending = true;
+            } else if (pf.emb) {
+                rc = mn__index_text(db, r, &text);
+                if (rc) {
+                    mn__err_set(err, rc, NULL, "cannot build the indexed text of item %zu: %s",
+                                i, mn_strerror(rc));
+                    goto cleanup;
+                }
+                /* a failed embedding leaves the memory pending, it is still stored */
+                if (mn__embed_docs(db, &pf, (const char *const *)&text.data, &text.len, 1, v,
+                                   NULL) == MN_OK) {
+                    r->embedding = v;
+                    r->dim = pf.emb->dim;
+                    r->embed_model = pf.vec_model;
+                }
             }
         }
     }
@@ -96,6 +113,9 @@ int mn_memory_add_batch(mn_db *db, const mn_memory_in *items, size_t n, mn_id *o
         for (i = 0; i < n; i++)
             out_ids[i] = rows[i].id;
     index_committed(db, rows, n);
+    if (pending)
+        mn__ewk_kick(db);
+    mn__after_add(db, rows, n); /* extraction, compaction trigger (extract.c) */
 cleanup:
     if (metas)
         for (i = 0; i < n; i++)

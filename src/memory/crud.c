@@ -39,7 +39,7 @@ int mn_memory_get(mn_db *db, const char *tenant, const char *user_id, mn_id id,
     if (!rc)
         rc = mn__results_new(1, &res);
     if (!rc)
-        rc = mn__results_set_row(res, 0, &row, db->vec_model);
+        rc = mn__results_set_row(res, 0, &row, mn__eprof_of(db, k.tenant).vec_model);
     if (!rc) {
         res->total = 1;
         *out = res;
@@ -90,7 +90,8 @@ int mn_memory_list(mn_db *db, const mn_filter *f, mn_id after, int limit, mn_res
     if (rc)
         goto oom;
     for (i = 0; i < res->n; i++)
-        if ((rc = mn__results_set_row(res, i, &rows[i], db->vec_model)) != MN_OK)
+        if ((rc = mn__results_set_row(res, i, &rows[i], mn__eprof_of(db, k.tenant).vec_model)) !=
+            MN_OK)
             goto oom;
     res->total = total;
     res->next_after = n > (size_t)limit ? rows[limit - 1].id : 0;
@@ -137,6 +138,7 @@ int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id i
     mn__buf text;
     char *meta = NULL;
     float *vec = NULL;
+    mn__eprof pf;
     int rc;
 
     mn__err_clear(err);
@@ -178,17 +180,19 @@ int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id i
         if (patch->metadata_json)
             old.metadata_json = meta;
         rp.clear_embedding = true;
-        if (db->emb) {
-            vec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
+        pf = mn__eprof_of(db, k.tenant);
+        if (pf.emb && !pf.emb->remote) { /* remote: pending, the background embedder's */
+            vec = mn__malloc(sizeof(float) * (size_t)pf.emb->dim);
             if (!vec) {
                 rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory");
                 goto cleanup;
             }
             rc = mn__index_text(db, &old, &text);
-            if (!rc && mn__embed_text(db, text.data, text.len, vec, NULL) == MN_OK) {
+            if (!rc && mn__embed_docs(db, &pf, (const char *const *)&text.data, &text.len, 1,
+                                      vec, NULL) == MN_OK) {
                 rp.embedding = vec;
-                rp.dim = db->emb->dim;
-                rp.embed_model = db->vec_model;
+                rp.dim = pf.emb->dim;
+                rp.embed_model = pf.vec_model;
                 rp.clear_embedding = false;
             }
             rc = MN_OK;
@@ -199,6 +203,8 @@ int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id i
         rc = not_found(err, &k, id);
     if (!rc)
         reindex(db, &k, id);
+    if (!rc && rp.clear_embedding)
+        mn__ewk_kick(db);
 cleanup:
     mn__free(meta);
     mn__free(vec);

@@ -120,8 +120,10 @@ static int open_embedder(mn_db *db, mn_err *err)
         rc = mn__embed_mock_new(64, &db->emb, &e);
     else if (!strcmp(which, "builtin"))
         rc = mn__embed_builtin_open(db->opts.model_path, &db->emb, &e);
+    else if (!strcmp(which, "openai") || !strcmp(which, "azure") || !strcmp(which, "cohere"))
+        rc = mn__eprof_open_remote(db, which, &db->emb, &e); /* docs/PROVIDERS.md */
     else
-        return mn__err_set(err, MN_EINVAL, "use builtin, mock or none",
+        return mn__err_set(err, MN_EINVAL, "use builtin, mock, none, openai, azure or cohere",
                            "unknown embedder '%.64s'", which);
     if (rc == MN_ENOMODEL && !db->opts.model_path) {
         /* no model file: keyword search still works, and says why vectors are off */
@@ -178,6 +180,7 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     rank_from_env(&db->rank, &tun, &db->log);
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->tok_mu, NULL);
+    pthread_mutex_init(&db->bpe_mu, NULL);
     mn__hmap_init(&db->parts);
 
     db->path = mn__strdup(db->opts.path ? db->opts.path : DEFAULT_PATH);
@@ -197,6 +200,9 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
         goto fail;
     if (db->emb && !strcmp(db->emb->name, "builtin") &&
         (rc = mn__embed_builtin_set_tunables(db->emb, &tun, err)) != MN_OK)
+        goto fail;
+    /* tenants' own embedders, the LLM, extraction (providers.c) */
+    if ((rc = mn__providers_open(db, err)) != MN_OK)
         goto fail;
 
     db->sops = mn__store_for_uri(db->path);
@@ -237,6 +243,8 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     }
     if (!db->opts.read_only && (rc = mn__jobs_start(db, err)) != MN_OK)
         goto fail;
+    if ((rc = mn__ewk_start(db, err)) != MN_OK) /* remote embedders: embed_worker.c */
+        goto fail;
     *out_db = db;
     return MN_OK;
 fail:
@@ -249,6 +257,8 @@ void mn_db_close(mn_db *db)
     int i;
     if (!db)
         return;
+    atomic_store(&db->closing, 1); /* provider calls in flight give up */
+    mn__ewk_stop(db);
     mn__jobs_stop(db); /* a running job finishes first: it uses the store */
     if (db->store)
         db->sops->close(db->store);
@@ -257,6 +267,7 @@ void mn_db_close(mn_db *db)
     mn__parts_free_all(db);
     for (i = 0; i < db->n_tok_pool; i++)
         mn__tok_free(db->tok_pool[i]);
+    mn__providers_close(db);
     if (db->emb)
         db->emb->free(db->emb);
     mn__free(db->vec_model);
@@ -264,6 +275,7 @@ void mn_db_close(mn_db *db)
     mn__free(db->model_path);
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->tok_mu);
+    pthread_mutex_destroy(&db->bpe_mu);
     mn__free(db);
 }
 

@@ -20,8 +20,9 @@ typedef struct todo {
 
 static bool needs_vector(const mn_db *db, const mn__row *r)
 {
-    return !r->embedding || !r->embed_model || r->dim != db->emb->dim ||
-           strcmp(r->embed_model, db->vec_model);
+    mn__eprof pf = mn__eprof_of(db, r->tenant); /* tenants may have their own model */
+    return pf.emb && (!r->embedding || !r->embed_model || r->dim != pf.emb->dim ||
+                      strcmp(r->embed_model, pf.vec_model));
 }
 
 static int collect(void *ctx, const mn__row *r)
@@ -56,15 +57,21 @@ int mn__job_embed_backfill(mn_db *db, const mn__job *j, mn_err *err)
     float *vec = NULL;
     size_t i, n_done = 0;
     int rc;
-    if (!db->emb)
+    mn__eprof pf = mn__eprof_of(db, j->tenant);
+    if (!pf.emb)
         return MN_OK; /* nothing to embed with: the rows stay pending */
+    if (pf.emb->remote && db->ewk) {
+        /* remote embedders: the background embedder batches across users (embed_worker.c) */
+        mn__ewk_kick(db);
+        return MN_OK;
+    }
     memset(&t, 0, sizeof t);
     t.db = db;
     mn__arena_init(&t.a, 0);
     t.ids = mn__arena_alloc(&t.a, MAX_ROWS * sizeof *t.ids);
     t.texts = mn__arena_alloc(&t.a, MAX_ROWS * sizeof *t.texts);
     t.lens = mn__arena_alloc(&t.a, MAX_ROWS * sizeof *t.lens);
-    vec = mn__malloc((size_t)db->emb->dim * sizeof *vec);
+    vec = mn__malloc((size_t)pf.emb->dim * sizeof *vec);
     if (!t.ids || !t.texts || !t.lens || !vec) {
         rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory in embed_backfill");
         goto cleanup;
@@ -75,13 +82,13 @@ int mn__job_embed_backfill(mn_db *db, const mn__job *j, mn_err *err)
     for (i = 0; rc == MN_OK && i < t.n; i++) {
         mn__row_patch p;
         int urc;
-        rc = mn__embed_text(db, t.texts[i], t.lens[i], vec, err);
+        rc = mn__embed_docs(db, &pf, (const char *const *)&t.texts[i], &t.lens[i], 1, vec, err);
         if (rc)
             break;
         memset(&p, 0, sizeof p);
-        p.embed_model = db->vec_model;
+        p.embed_model = pf.vec_model;
         p.embedding = vec;
-        p.dim = db->emb->dim;
+        p.dim = pf.emb->dim;
         urc = db->sops->update(db->store, &k, t.ids[i], &p, err);
         if (urc == MN_ENOTFOUND)
             continue; /* deleted meanwhile */

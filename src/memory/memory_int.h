@@ -93,6 +93,18 @@ struct mn_db {
     pthread_mutex_t tok_mu;  /* the tokenizer pool */
     mn__tok *tok_pool[16];
     int n_tok_pool;
+
+    /* Providers, compression, extraction (eprof.c, embed_worker.c, compact*.c, extract*.c;
+     * docs/PROVIDERS.md, docs/COMPRESSION.md). Set at open, read-only afterwards. */
+    mn__hmap eprofs;          /* tenant -> struct mn__eprof *: tenants with their own embedder */
+    bool any_remote;          /* some embedder is remote: the worker embeds pending rows */
+    struct mn__ewk *ewk;      /* background embedder (embed_worker.c); NULL when not needed */
+    struct mn__llm *llm;      /* chat model; NULL: offline */
+    int extract_mode;         /* MN__EXTRACT_* */
+    _Atomic int closing;      /* set first by mn_db_close: provider calls give up */
+    pthread_mutex_t bpe_mu;
+    struct mn__bpe *bpe;      /* token counter for summaries, opened on first use */
+    bool bpe_tried;
 };
 
 /* ---- validate.c --------------------------------------------------------------------- */
@@ -192,6 +204,54 @@ void mn__jobs_stop(mn_db *db);
 int mn__jobs_submit(mn_db *db, const mn__job *job, mn_err *err);
 void mn__jobs_stats(mn_db *db, int64_t *out_done, int64_t *out_failed, int64_t *out_queued);
 int mn__job_embed_backfill(mn_db *db, const mn__job *job, mn_err *err);
+
+/* ---- embedding profiles (eprof.c) ------------------------------------------------------ */
+/* The embedder a tenant's memories use: its own (embed_tenants) or the database's. */
+typedef struct mn__eprof {
+    mn__embedder *emb;     /* NULL: keyword only */
+    const char *vec_model; /* model id + index recipe stored with each vector; NULL with emb */
+} mn__eprof;
+mn__eprof mn__eprof_of(const mn_db *db, const char *tenant);
+/* The "t1"-style recipe appended to a model id: *out owned by the caller (mn__free). */
+int mn__vec_model_make(const mn__embedder *e, char **out);
+/* providers.c: everything the provider options open (eprofs, LLM, extraction mode) */
+int mn__providers_open(mn_db *db, mn_err *err);
+void mn__providers_close(mn_db *db);
+/* Opens the remote default embedder named by db->opts.embedder from the embed_* options. */
+int mn__eprof_open_remote(mn_db *db, const char *which, mn__embedder **out, mn_err *err);
+/* Reads db->opts.embed_tenants; then clears the borrowed option strings. */
+int mn__eprofs_open(mn_db *db, mn_err *err);
+void mn__eprofs_close(mn_db *db);
+/* Embeds n documents (memories) of a tenant: one batched call for remote embedders. */
+int mn__embed_docs(mn_db *db, const mn__eprof *pf, const char *const *texts,
+                   const size_t *lens, size_t n, float *out, mn_err *err);
+/* Embeds a search query of a tenant (the database's own through qcache.c). */
+int mn__embed_query_of(mn_db *db, const mn__eprof *pf, const char *text, size_t len,
+                       float *out, mn_err *err);
+
+/* ---- embed_worker.c: embeddings of remote embedders, in the background ----------------- */
+int mn__ewk_start(mn_db *db, mn_err *err);
+void mn__ewk_stop(mn_db *db);
+/* Tells the worker that rows were stored pending. Cheap; any thread. */
+void mn__ewk_kick(mn_db *db);
+typedef struct mn__ewk_stats {
+    int64_t n_embedded, n_batches, n_failures, n_pending_seen;
+    int64_t last_error_ms;
+    char last_error[256];
+} mn__ewk_stats;
+void mn__ewk_stats_get(mn_db *db, mn__ewk_stats *out);
+/* Runs the worker's loop once in the calling thread until nothing is pending or an error:
+ * for tests and the compaction of a database without a worker. */
+int mn__ewk_drain(mn_db *db, mn_err *err);
+/* Puts vecs of rows (ids of partition k) into the loaded partition, if any. */
+void mn__part_set_vectors(mn_db *db, const mn__pkey *k, const mn_id *ids, const float *vecs,
+                          size_t n, int dim);
+
+/* ---- compaction and extraction (compact*.c, extract*.c) -------------------------------- */
+enum { MN__EXTRACT_OFF = 0, MN__EXTRACT_RULES = 1, MN__EXTRACT_LLM = 2 };
+/* After an add committed: extraction and the compaction trigger for the rows' users. */
+void mn__after_add(mn_db *db, const mn__row *rows, size_t n);
+int mn__job_compact(mn_db *db, const struct mn__job *job, mn_err *err);
 
 /* ---- results.c ------------------------------------------------------------------------ */
 int mn__results_new(size_t n, mn_results **out);

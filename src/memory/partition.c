@@ -4,6 +4,7 @@
  * load is either in the load's scan or inserted afterwards by its writer (duplicates are
  * detected by id). */
 #include <stdatomic.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "memory_int.h"
@@ -82,7 +83,10 @@ static int part_new(mn_db *db, const mn__pkey *k, const char *key, size_t key_le
         return MN_ENOMEM;
     pthread_rwlock_init(&p->lock, NULL);
     mn__hmap_init(&p->by_id);
-    mn__vecset_init(&p->vecs, db->emb ? db->emb->dim : 0);
+    {
+        mn__eprof pf = mn__eprof_of(db, k->tenant); /* tenants may have their own model */
+        mn__vecset_init(&p->vecs, pf.emb ? pf.emb->dim : 0);
+    }
     p->key = mn__strndup(key, key_len);
     p->tenant = mn__strdup(k->tenant);
     p->user_id = k->user_id ? mn__strdup(k->user_id) : NULL;
@@ -155,6 +159,7 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
     mn__tok *tok = NULL;
     float *vec = NULL;
     const float *use_vec = NULL;
+    mn__eprof pf;
     size_t text_len;
     long old;
     size_t i;
@@ -178,9 +183,10 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
     rc = mn__terms_of(tok, text.data, text.len, true, &terms);
     if (rc)
         goto cleanup;
-    if (db->emb) {
-        if (r->embedding && r->embed_model && r->dim == db->emb->dim &&
-            !strcmp(r->embed_model, db->vec_model)) {
+    pf = mn__eprof_of(db, p->tenant);
+    if (pf.emb) {
+        if (r->embedding && r->embed_model && r->dim == pf.emb->dim &&
+            !strcmp(r->embed_model, pf.vec_model)) {
             use_vec = r->embedding;
         } else if (!strcmp(db->emb->name, "builtin") || !strcmp(db->emb->name, "mock")) {
             /* local embedders are cheap: vectors of another recipe are redone at load */
@@ -246,7 +252,8 @@ static int load_row(void *ctx, const mn__row *r)
 {
     load_ctx *lc = ctx;
     mn_db *db = lc->db;
-    if (db->emb && (!r->embedding || !r->embed_model || strcmp(r->embed_model, db->vec_model)))
+    mn__eprof pf = mn__eprof_of(db, r->tenant);
+    if (pf.emb && (!r->embedding || !r->embed_model || strcmp(r->embed_model, pf.vec_model)))
         lc->n_pending++;
     lc->rc = mn__part_put_row(lc->db, lc->p, r);
     return lc->rc;
@@ -415,7 +422,8 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
     }
     if (rc == MN_OK)
         rc = db->sops->scan_partition(db->store, k, load_row, &lc, err);
-    if (!rc && lc.rc)
+    /* The scan returns what load_row returned, without a message: name what failed. */
+    if (lc.rc)
         rc = mn__err_set(err, lc.rc, NULL, "indexing a memory of user '%.64s' failed: %s",
                          k->user_id ? k->user_id : "(system)", mn_strerror(lc.rc));
     p->load_rc = rc;
@@ -439,16 +447,20 @@ int mn__part_acquire(mn_db *db, const mn__pkey *k, mn__part **out, mn_err *err)
 
 mn__part *mn__part_peek(mn_db *db, const mn__pkey *k)
 {
-    mn__buf key;
+    /* The key is built on the stack: an allocation that failed here would read as "not
+     * loaded", and the cached partition would miss a write its caller just committed. Ids
+     * are checked to MN_MAX_ID_BYTES, so the key (make_key's format) always fits. */
+    char key[2 * MN_MAX_ID_BYTES + 32];
     mn__part *p = NULL;
-    if (make_key(k, &key) == MN_OK) {
-        pthread_mutex_lock(&db->mu);
-        p = mn__hmap_get(&db->parts, key.data, key.len);
-        if (p)
-            p->refs++;
-        pthread_mutex_unlock(&db->mu);
-    }
-    mn__buf_release(&key);
+    int n = snprintf(key, sizeof key, "%s\x1f%d\x1f%s", k->tenant, (int)k->scope,
+                     k->user_id ? k->user_id : "");
+    if (n < 0 || (size_t)n >= sizeof key)
+        return NULL;
+    pthread_mutex_lock(&db->mu);
+    p = mn__hmap_get(&db->parts, key, (size_t)n);
+    if (p)
+        p->refs++;
+    pthread_mutex_unlock(&db->mu);
     return p;
 }
 

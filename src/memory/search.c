@@ -230,6 +230,7 @@ cleanup:
 int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
 {
     mn__pkey k;
+    mn__eprof pf;
     mn__part *p = NULL;
     mn__terms terms;
     mn_results *res = NULL;
@@ -250,7 +251,8 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
         goto cleanup;
     kk = o->k;
     mode = o->mode == MN_MODE_DEFAULT ? MN_MODE_HYBRID : o->mode;
-    if (mode != MN_MODE_KEYWORD && !db->emb) {
+    pf = mn__eprof_of(db, k.tenant); /* tenants may have their own embedder */
+    if (mode != MN_MODE_KEYWORD && !pf.emb) {
         mode = MN_MODE_KEYWORD;
         note = "vector search is off (no embedding model); keyword results only";
     }
@@ -258,10 +260,17 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     if (rc)
         goto oom;
     if (mode != MN_MODE_KEYWORD) {
-        qvec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
+        qvec = mn__malloc(sizeof(float) * (size_t)pf.emb->dim);
         if (!qvec)
             goto oom;
-        rc = mn__embed_query(db, o->query, strlen(o->query), qvec, err); /* qcache.c */
+        rc = mn__embed_query_of(db, &pf, o->query, strlen(o->query), qvec, err);
+        if (rc && pf.emb->remote && rc != MN_ENOMEM) {
+            /* a slow or failing provider costs the vector half, never the search */
+            mode = MN_MODE_KEYWORD;
+            note = "the embedding provider did not answer; keyword results only";
+            mn__err_clear(err);
+            rc = MN_OK;
+        }
         if (rc)
             goto cleanup;
     }
@@ -291,7 +300,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
             continue; /* deleted since it was ranked */
         if (rc)
             goto cleanup;
-        rc = mn__results_set_row(res, n_out, &row, db->vec_model);
+        rc = mn__results_set_row(res, n_out, &row, pf.vec_model);
         if (rc)
             goto oom;
         res->hits[n_out].score = cands[i].score;

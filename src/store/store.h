@@ -97,6 +97,16 @@ typedef void (*mn__watch_fn)(void *ctx, const mn__pkey *k);
  * row is valid for the call only. */
 typedef int (*mn__row_fn)(void *ctx, const mn__row *row);
 
+/* One vector for set_embeddings; everything borrowed for the call. */
+typedef struct mn__embed_update {
+    mn__pkey k;
+    mn_id id;
+    int64_t updated_at_ms;
+    const char *embed_model;
+    const float *vec;
+    int dim;
+} mn__embed_update;
+
 struct mn__store_ops {
     const char *name;
     int (*open)(const char *uri, const mn__store_cfg *cfg, mn__store **out, mn_err *err);
@@ -157,7 +167,21 @@ struct mn__store_ops {
     int (*watch)(mn__store *s, mn__watch_fn fn, void *ctx, mn_err *err);
     /* Whether the watch is connected now; while it is not, callers poll version(). */
     bool (*watch_live)(mn__store *s);
+
+    /* ---- background embedding (sqlite_embed.c); NULL where a backend lacks them ---- */
+    /* Rows whose embedding is pending (embed_model NULL) or, when model is non-NULL, made
+     * by another model: id > after, in id order, at most limit, without their vectors.
+     * Rows live in a. */
+    int (*scan_pending)(mn__store *s, const char *model, mn_id after, int limit, mn__arena *a,
+                        mn__row **out_rows, size_t *out_n, mn_err *err);
+    /* Stores the vectors of n rows in one transaction, without history. A row is written
+     * only when it still exists with updated_at == u[i].updated_at_ms (the text embedded is
+     * still its text); *out_n (may be NULL) gets how many were. Bumps the versions of the
+     * partitions written. */
+    int (*set_embeddings)(mn__store *s, const mn__embed_update *u, size_t n,
+                          size_t *out_n, mn_err *err);
 };
+
 
 extern const struct mn__store_ops mn__store_sqlite;
 extern const struct mn__store_ops mn__store_pg;

@@ -177,6 +177,12 @@ int mn__sq_user_list(mn__store *st, const char *tenant, const char *after, int l
 int mn__sq_user_get(mn__store *st, const char *tenant, const char *user_id, mn__user_row *out,
                     mn_err *err);
 
+/* sqlite_embed.c: rows waiting for an embedding, and writing their vectors */
+int mn__sq_scan_pending(mn__store *st, const char *model, mn_id after, int limit, mn__arena *a,
+                        mn__row **out_rows, size_t *out_n, mn_err *err);
+int mn__sq_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, size_t *out_n,
+                          mn_err *err);
+
 /* sqlite_rows.c: the stored text of the enums (part of the file format). */
 const char *mn__sq_scope_text(mn_scope v);
 const char *mn__sq_kind_text(mn_kind v);

@@ -445,4 +445,6 @@ const struct mn__store_ops mn__store_sqlite = {
     .key_count_active = mn__sq_key_count_active,
     .user_list = mn__sq_user_list,
     .user_get = mn__sq_user_get,
+    .scan_pending = mn__sq_scan_pending,
+    .set_embeddings = mn__sq_set_embeddings,
 };
