@@ -122,6 +122,15 @@ void MHD_destroy_response(struct MHD_Response *r)
     mn__free(r);
 }
 
+/* No socket, no connection state: the slow-client guard (guard.c) then tracks nothing. */
+const union MHD_ConnectionInfo *MHD_get_connection_info(struct MHD_Connection *c,
+                                                        enum MHD_ConnectionInfoType kind, ...)
+{
+    (void)c;
+    (void)kind;
+    return NULL;
+}
+
 /* ---- connection values ----------------------------------------------------------------*/
 
 static void conn_add(struct MHD_Connection *c, enum MHD_ValueKind kind, char *key, char *value)

@@ -1,4 +1,4 @@
-/* hstub.h - the HTTP layer without sockets, for the fuzz targets: a stand-in for the six
+/* hstub.h - the HTTP layer without sockets, for the fuzz targets: a stand-in for the
  * libmicrohttpd calls the handlers make (headers, query arguments, responses), a server
  * state built as `mnemo serve` builds it, and one call that runs a request through the same
  * steps as the server's dispatcher (route, auth, query check, JSON body, handler). */

@@ -17,6 +17,11 @@ void mn__alloc_fail_after(int64_t n)
     atomic_store(&fail_countdown, n > 0 ? n : 0);
 }
 
+int64_t mn__alloc_fail_pending(void)
+{
+    return atomic_load(&fail_countdown);
+}
+
 static int should_fail(void)
 {
     int64_t c = atomic_load(&fail_countdown);

@@ -21,11 +21,19 @@ int64_t mn__mono_ns(void)
     return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
+/* Years 1 to 9999. A time outside (a damaged row, a hostile import) is clamped to them, so
+ * that the arithmetic below and gmtime_r stay defined and years keep four digits. */
+#define MIN_MS (-62135596800000LL)
+#define MAX_MS 253402300799999LL
+
 static void split_ms(int64_t ms, struct tm *tm, int *out_frac)
 {
-    time_t secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
+    time_t secs;
+    ms = ms < MIN_MS ? MIN_MS : ms > MAX_MS ? MAX_MS : ms;
+    secs = (time_t)(ms >= 0 ? ms / 1000 : (ms - 999) / 1000);
     *out_frac = (int)(ms - (int64_t)secs * 1000);
-    gmtime_r(&secs, tm);
+    if (!gmtime_r(&secs, tm))
+        memset(tm, 0, sizeof *tm);
 }
 
 void mn__fmt_time_iso(int64_t ms, char out[32])

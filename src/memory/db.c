@@ -201,6 +201,11 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     if (db->emb && !strcmp(db->emb->name, "builtin") &&
         (rc = mn__embed_builtin_set_tunables(db->emb, &tun, err)) != MN_OK)
         goto fail;
+    /* a no-op unless a test enabled fault injection (embed_fault.c) */
+    if ((rc = mn__embed_fault_wrap(&db->emb)) != MN_OK) {
+        mn__err_set(err, rc, NULL, "out of memory opening the embedder");
+        goto fail;
+    }
     /* tenants' own embedders, the LLM, extraction (providers.c) */
     if ((rc = mn__providers_open(db, err)) != MN_OK)
         goto fail;

@@ -258,38 +258,78 @@ static mn_id remap(const mn__hmap *ids, mn_id old)
     return v ? (mn_id)(intptr_t)v : 0;
 }
 
-static int flush(mn_db *db, parsed *batch, size_t n, mn__hmap *ids, mn_import_stats *st,
-                 mn_err *err)
+/* A memory this import stored: what undoing it needs. */
+typedef struct added {
+    mn_id id;
+    char *user_id; /* owned; NULL for the system scope */
+} added;
+
+typedef struct import_ctx {
+    mn_db *db;
+    const char *tenant;
+    parsed *batch;
+    size_t n, cap;
+    mn__hmap ids;
+    mn_import_stats *st;
+    bool store;
+    added *done; /* everything stored so far, to undo it when a later step fails */
+    size_t n_done, cap_done;
+} import_ctx;
+
+/* Stores the parsed batch in one transaction. Everything that can fail for lack of memory
+ * happens before the commit, so that a stored batch is always recorded for the undo. */
+static int flush(import_ctx *ic, mn_err *err)
 {
+    parsed *batch = ic->batch;
+    size_t n = ic->n, i, j;
     mn_memory_in *ins = mn__calloc(n, sizeof *ins);
     mn_id *out = mn__calloc(n, sizeof *out);
-    size_t i, j;
+    char **users = mn__calloc(n, sizeof *users);
     int rc = MN_OK;
-    if (!ins || !out) {
-        rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory importing");
-        goto cleanup;
+    if (!ins || !out || !users)
+        goto nomem;
+    if (ic->n_done + n > ic->cap_done) {
+        size_t cap = MN_MAX(ic->n_done + n, ic->cap_done * 2);
+        added *d = mn__realloc(ic->done, cap * sizeof *d);
+        if (!d)
+            goto nomem;
+        ic->done = d;
+        ic->cap_done = cap;
     }
     for (i = 0; i < n; i++) {
         ins[i] = batch[i].in;
         for (j = 0; j < ins[i].n_sources; j++) {
-            mn_id nid = remap(ids, batch[i].sources[j]);
+            mn_id nid = remap(&ic->ids, batch[i].sources[j]);
             if (nid)
                 batch[i].sources[j] = nid;
         }
+        /* Room for the new id before the commit: a replaced value allocates nothing. */
+        if (batch[i].old_id > 0 &&
+            mn__hmap_put(&ic->ids, (const char *)&batch[i].old_id, sizeof(mn_id), NULL))
+            goto nomem;
+        if (ins[i].user_id && !(users[i] = mn__strdup(ins[i].user_id)))
+            goto nomem;
     }
-    rc = mn_memory_add_batch(db, ins, n, out, err);
+    rc = mn_memory_add_batch(ic->db, ins, n, out, err);
     if (rc)
         goto cleanup;
     for (i = 0; i < n; i++) {
-        st->n_added++;
-        if (batch[i].old_id > 0 &&
-            (rc = mn__hmap_put(ids, (const char *)&batch[i].old_id, sizeof(mn_id),
-                               (void *)(intptr_t)out[i])) != MN_OK) {
-            rc = mn__err_set(err, rc, NULL, "out of memory importing");
-            goto cleanup;
-        }
+        ic->st->n_added++;
+        if (batch[i].old_id > 0)
+            mn__hmap_put(&ic->ids, (const char *)&batch[i].old_id, sizeof(mn_id),
+                         (void *)(intptr_t)out[i]);
+        ic->done[ic->n_done].id = out[i];
+        ic->done[ic->n_done].user_id = users[i];
+        ic->n_done++;
+        users[i] = NULL;
     }
+    goto cleanup;
+nomem:
+    rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory importing");
 cleanup:
+    for (i = 0; users && i < n; i++)
+        mn__free(users[i]);
+    mn__free(users);
     mn__free(ins);
     mn__free(out);
     return rc;
@@ -323,16 +363,6 @@ static int each_line(const char *data, size_t len, line_fn fn, void *ctx, mn_err
     return MN_OK;
 }
 
-typedef struct import_ctx {
-    mn_db *db;
-    const char *tenant;
-    parsed *batch;
-    size_t n, cap;
-    mn__hmap ids;
-    mn_import_stats *st;
-    bool store;
-} import_ctx;
-
 static int import_line(void *ctx, int64_t lineno, const char *s, size_t n, mn_err *err)
 {
     import_ctx *ic = ctx;
@@ -341,6 +371,9 @@ static int import_line(void *ctx, int64_t lineno, const char *s, size_t n, mn_er
     rc = parse_line(ic->db, ic->tenant, s, n, &ic->batch[ic->n], err);
     if (rc) {
         parsed_release(&ic->batch[ic->n]);
+        /* The first pass accepted this line: failing now means memory ran out. */
+        if (ic->store && rc != MN_ENOMEM)
+            rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory reading the line");
         mn__err_prefix(err, "line %lld", (long long)lineno);
         return rc;
     }
@@ -348,9 +381,24 @@ static int import_line(void *ctx, int64_t lineno, const char *s, size_t n, mn_er
         parsed_release(&ic->batch[ic->n]);
         return MN_OK;
     }
+    /* A line citing sources needs their new ids: store the lines before it first (an
+     * export lists a summary after the memories it summarises). */
+    if (ic->n && ic->batch[ic->n].in.n_sources) {
+        parsed cur = ic->batch[ic->n];
+        memset(&ic->batch[ic->n], 0, sizeof cur);
+        rc = flush(ic, err);
+        while (ic->n)
+            parsed_release(&ic->batch[--ic->n]);
+        ic->batch[0] = cur;
+        if (rc) {
+            parsed_release(&ic->batch[0]);
+            mn__err_prefix(err, "line %lld", (long long)lineno);
+            return rc;
+        }
+    }
     ic->n++;
     if (ic->n == ic->cap) {
-        rc = flush(ic->db, ic->batch, ic->n, &ic->ids, ic->st, err);
+        rc = flush(ic, err);
         while (ic->n)
             parsed_release(&ic->batch[--ic->n]);
         if (rc)
@@ -359,11 +407,23 @@ static int import_line(void *ctx, int64_t lineno, const char *s, size_t n, mn_er
     return rc;
 }
 
+/* Deletes what the import stored before it failed. Returns how many could not be. */
+static size_t undo(import_ctx *ic)
+{
+    size_t i, left = 0;
+    for (i = ic->n_done; i-- > 0;)
+        if (mn_memory_delete(ic->db, ic->tenant, ic->done[i].user_id, ic->done[i].id, NULL) !=
+            MN_OK)
+            left++;
+    return left;
+}
+
 int mn_import(mn_db *db, const char *tenant, const char *data, size_t len,
               mn_import_stats *out_stats, mn_err *err)
 {
     import_ctx ic;
     mn_import_stats st = {0, 0};
+    size_t i;
     int rc;
 
     mn__err_clear(err);
@@ -388,9 +448,22 @@ int mn_import(mn_db *db, const char *tenant, const char *data, size_t len,
         rc = each_line(data, len, import_line, &ic, err);
     }
     if (!rc && ic.n)
-        rc = flush(db, ic.batch, ic.n, &ic.ids, &st, err);
+        rc = flush(&ic, err);
+    /* Several transactions (max_batch lines each, and one more before each line citing
+     * sources): when a later one fails, the earlier ones are undone, so that an import is
+     * all or nothing unless the store fails again while undoing. */
+    if (rc && ic.n_done) {
+        size_t left = undo(&ic);
+        st.n_added = (int64_t)left;
+        if (left)
+            mn__err_prefix(err, "%zu memories of this import stayed stored (undo failed)",
+                           left);
+    }
     while (ic.n)
         parsed_release(&ic.batch[--ic.n]);
+    for (i = 0; i < ic.n_done; i++)
+        mn__free(ic.done[i].user_id);
+    mn__free(ic.done);
     mn__free(ic.batch);
     mn__hmap_release(&ic.ids);
     if (out_stats)

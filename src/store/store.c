@@ -10,8 +10,8 @@ const struct mn__store_ops *mn__store_for_uri(const char *uri)
     if (!uri)
         return NULL;
     if (!strncmp(uri, "postgres://", 11) || !strncmp(uri, "postgresql://", 13))
-        return &mn__store_pg;
-    return &mn__store_sqlite;
+        return mn__store_fault_wrap(&mn__store_pg);
+    return mn__store_fault_wrap(&mn__store_sqlite);
 }
 
 void mn__store_writer_pause(mn__store *st, bool paused)

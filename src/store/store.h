@@ -190,4 +190,13 @@ extern const struct mn__store_ops mn__store_pg;
  * is a SQLite path. */
 const struct mn__store_ops *mn__store_for_uri(const char *uri);
 
+/* ---- fault injection (store_fault.c), for tests ----
+ * While enabled, mn__store_for_uri returns a table that counts each store call and forwards
+ * it; after mn__store_fail_after(n) the n-th call that follows fails with MN_EIO (n <= 0:
+ * none). mn__store_fault_calls counts the calls since the last mn__store_fail_after. */
+void mn__store_fault_enable(bool on);
+void mn__store_fail_after(int64_t n);
+int64_t mn__store_fault_calls(void);
+const struct mn__store_ops *mn__store_fault_wrap(const struct mn__store_ops *ops);
+
 #endif /* MN_STORE_H */
