@@ -1,6 +1,7 @@
 /* pg_read.c - the read ops of the PostgreSQL backend: get, scans (streamed in single-row
  * mode), list (count and page in one statement, so from one snapshot), history, partition
- * version and stats; and the decoding, with validation, of a selected row. */
+ * version, stats and the rows waiting for an embedding; and the decoding, with validation,
+ * of a selected row. */
 #include <stdio.h>
 #include <string.h>
 
@@ -473,5 +474,67 @@ int mn__pg_list(mn__store *st, const mn_filter *f, mn_id after, int limit, mn__a
         *out_n = n;
     }
     PQclear(r);
+    return rc;
+}
+
+/* ---- rows waiting for an embedding --------------------------------------------------------*/
+
+int mn__pg_scan_pending(mn__store *st, const char *model, mn_id after, int limit, mn__arena *a,
+                        mn__row **out_rows, size_t *out_n, mn_err *err)
+{
+    /* Rare and not on a request's path: unprepared. Without a model, the partial index of
+     * migration pg/0003 gives the pending rows in id order. */
+    static const char sql_null[] =
+        "SELECT id, tenant, user_id, scope, kind, role, status, session_id, text, metadata, "
+        "created_at, updated_at, sources, superseded_by, embed_model, NULL::bytea "
+        "FROM memories WHERE embed_model IS NULL AND id > $1::bigint ORDER BY id "
+        "LIMIT $2::int";
+    static const char sql_model[] =
+        "SELECT id, tenant, user_id, scope, kind, role, status, session_id, text, metadata, "
+        "created_at, updated_at, sources, superseded_by, embed_model, NULL::bytea "
+        "FROM memories WHERE (embed_model IS NULL OR embed_model <> $3) AND id > $1::bigint "
+        "ORDER BY id LIMIT $2::int";
+    mn__pg *s = mn__pg_from(st);
+    mn__pg_conn *c = NULL;
+    char aft[24], lim[24];
+    const char *vals[3] = {aft, lim, model};
+    mn__row *rows = NULL;
+    PGresult *r;
+    size_t n = 0;
+    int i, nt, rc;
+    *out_rows = NULL;
+    *out_n = 0;
+    if (limit < 1)
+        return mn__err_set(err, MN_ERANGE, NULL, "store '%s': scan_pending limit %d", s->name,
+                           limit);
+    snprintf(aft, sizeof aft, "%lld", (long long)after);
+    snprintf(lim, sizeof lim, "%d", limit);
+    rc = mn__pg_conn_get(s, &c, err);
+    if (rc)
+        return rc;
+    r = PQexecParams(c->c, model ? sql_model : sql_null, model ? 3 : 2, NULL, vals, NULL, NULL,
+                     1);
+    if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+        rc = mn__pg_err(s, c, r, "scan pending embeddings", err);
+        PQclear(r);
+        mn__pg_conn_put(s, c);
+        return rc;
+    }
+    mn__pg_conn_put(s, c);
+    nt = PQntuples(r);
+    if (nt > 0) {
+        rows = mn__arena_alloc(a, (size_t)nt * sizeof *rows);
+        if (!rows)
+            rc = mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->name);
+    }
+    for (i = 0; i < nt && rc == MN_OK; i++) {
+        rc = row_read(s, r, i, 0, a, NULL, &rows[n], err);
+        n += rc == MN_OK;
+    }
+    PQclear(r);
+    if (rc == MN_OK) {
+        *out_rows = n ? rows : NULL;
+        *out_n = n;
+    }
     return rc;
 }

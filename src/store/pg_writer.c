@@ -16,7 +16,7 @@
 #define MAX_GROUP_ROWS 8192 /* rows written, counting each non-put request as one */
 #define MAX_ATTEMPTS 3      /* a group that hit a deadlock or serialization failure reruns */
 
-enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART, OP_CALL };
+enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART, OP_CALL, OP_SET_EMB };
 
 struct mn__pg_wreq {
     int op;
@@ -29,6 +29,8 @@ struct mn__pg_wreq {
     int64_t n_deleted;
     mn__pg_write_fn call;
     void *call_ctx;
+    const mn__embed_update *emb; /* OP_SET_EMB: n_rows of them */
+    size_t n_written;
     int rc;
     mn_err err;
     bool done;
@@ -48,6 +50,8 @@ typedef struct bump_ev {
 typedef struct wctx {
     mn__pg *s;
     mn__pg_conn *c;
+    uint64_t ticket;  /* the group's place in queue order */
+    bool ticket_used; /* its ids are taken (or it gave up its turn) */
     mn_id *ids; /* preallocated ids of the group's rows, ascending */
     size_t ids_cap, ids_next;
     bump_ev *ev;
@@ -414,9 +418,64 @@ static int run_delete_part(wctx *w, mn__pg_wreq *q)
     return add_event(w, q->k, EV_RESET, 0) ? oom(w->s, &q->err) : MN_OK;
 }
 
+/* Vectors of a background embedder: written only where the row still has the text that was
+ * embedded (same updated_at), without history; one version bump per partition written. */
+static int run_set_emb(wctx *w, mn__pg_wreq *q)
+{
+    static const char sql[] =
+        "UPDATE memories SET embed_model = $1, embedding = $2::bytea WHERE tenant = $3 "
+        "AND scope = $4 AND user_id = $5 AND id = $6::bigint AND updated_at = $7::bigint";
+    size_t i;
+    q->n_written = 0;
+    for (i = 0; i < q->n_rows; i++) {
+        const mn__embed_update *u = &q->emb[i];
+        const char *vals[7];
+        int lens[7] = {0}, fmts[7] = {0};
+        char id[24], at[24];
+        PGresult *r;
+        int rc = mn__sq_check_pkey(&u->k, &q->err);
+        if (rc)
+            return rc;
+        if (!u->embed_model || u->dim < 1 || !u->vec)
+            return mn__err_set(&q->err, MN_EINVAL, NULL,
+                               "store '%s': embedding of memory %lld: no model or dimension",
+                               w->s->name, (long long)u->id);
+        vals[0] = u->embed_model;
+        vals[1] = mn__sq_vec_blob(u->vec, u->dim, &w->sc);
+        if (!vals[1])
+            return oom(w->s, &q->err);
+        lens[1] = u->dim * 4;
+        fmts[1] = 1;
+        mn__pg_pkey_vals(&u->k, vals + 2);
+        snprintf(id, sizeof id, "%lld", (long long)u->id);
+        snprintf(at, sizeof at, "%lld", (long long)u->updated_at_ms);
+        vals[5] = id;
+        vals[6] = at;
+        r = PQexecParams(w->c->c, sql, 7, NULL, vals, lens, fmts, 1);
+        if (PQresultStatus(r) != PGRES_COMMAND_OK) {
+            rc = mn__pg_err(w->s, w->c, r, "store embedding", &q->err);
+            PQclear(r);
+            return rc;
+        }
+        if (strtoll(PQcmdTuples(r), NULL, 10) > 0) {
+            q->n_written++;
+            /* one bump per run of rows of the same partition */
+            if ((i + 1 == q->n_rows || key_cmp(&u->k, &q->emb[i + 1].k)) &&
+                add_event(w, &u->k, EV_ADD, 0))
+                rc = oom(w->s, &q->err);
+        }
+        PQclear(r);
+        if (rc)
+            return rc;
+    }
+    return MN_OK;
+}
+
 static int run_one(wctx *w, mn__pg_wreq *q)
 {
     switch (q->op) {
+    case OP_SET_EMB:
+        return run_set_emb(w, q);
     case OP_PUT:
         return run_put(w, q);
     case OP_UPDATE:
@@ -489,6 +548,29 @@ static int take_ids(wctx *w, mn__pg_wreq *group, mn_err *err)
     return MN_OK;
 }
 
+/* Two writers run groups at once, but ids follow the queue: a group takes its ids only after
+ * the group dequeued before it took its own (or gave up its turn). */
+static void ticket_wait(wctx *w)
+{
+    mn__pg *s = w->s;
+    pthread_mutex_lock(&s->mu);
+    while (s->ticket_turn != w->ticket)
+        pthread_cond_wait(&s->cond_work, &s->mu);
+    pthread_mutex_unlock(&s->mu);
+}
+
+static void ticket_done(wctx *w)
+{
+    mn__pg *s = w->s;
+    if (w->ticket_used)
+        return;
+    w->ticket_used = true;
+    pthread_mutex_lock(&s->mu);
+    s->ticket_turn++;
+    pthread_cond_broadcast(&s->cond_work);
+    pthread_mutex_unlock(&s->mu);
+}
+
 static bool retryable(int rc, const mn_err *e)
 {
     (void)e;
@@ -517,8 +599,14 @@ static bool run_group_once(wctx *w, mn__pg_wreq *group, int64_t *out_ok, bool *o
     rc = mn__pg_conn_get(s, &w->c, &e);
     if (rc)
         goto abort;
-    if ((rc = mn__pg_exec(s, w->c, "BEGIN", "begin transaction", &e)) != MN_OK ||
-        (rc = take_ids(w, group, &e)) != MN_OK)
+    rc = mn__pg_exec(s, w->c, "BEGIN", "begin transaction", &e);
+    if (rc == MN_OK) {
+        if (!w->ticket_used)
+            ticket_wait(w);
+        rc = take_ids(w, group, &e);
+        ticket_done(w);
+    }
+    if (rc)
         goto abort;
     for (q = group; q; q = q->next) {
         size_t mark = w->n_ev;
@@ -585,6 +673,10 @@ static bool run_group(wctx *w, mn__pg_wreq *group, int64_t *out_ok)
                     w->s->name, MAX_ATTEMPTS);
         fail_rest(group, &e);
     }
+    if (!w->ticket_used) { /* failed before taking ids: let the next group go */
+        ticket_wait(w);
+        ticket_done(w);
+    }
     if (!ok)
         for (q = group; q; q = q->next)
             if (q->op == OP_PUT && q->rc)
@@ -634,6 +726,8 @@ static void *writer_main(void *arg)
             s->tail = NULL;
         q->next = NULL;
         s->n_queued -= n + 1;
+        w.ticket = s->ticket_next++;
+        w.ticket_used = false;
         pthread_mutex_unlock(&s->mu);
 
         committed = run_group(&w, group, &n_ok);
@@ -736,7 +830,9 @@ static int submit(mn__pg *s, mn__pg_wreq *q, mn_err *err)
     s->tail = q;
     s->n_queued++;
     s->n_in_submit++;
-    pthread_cond_signal(&s->cond_work);
+    /* broadcast: a writer waiting for its id turn on this condition must not take the
+     * wake-up meant for an idle one */
+    pthread_cond_broadcast(&s->cond_work);
     while (!q->done)
         pthread_cond_wait(&q->cond, &s->mu);
     if (--s->n_in_submit == 0 && s->stopping)
@@ -918,4 +1014,23 @@ int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)
     q.call = fn;
     q.call_ctx = ctx;
     return submit(s, &q, err);
+}
+
+int mn__pg_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, size_t *out_n,
+                          mn_err *err)
+{
+    mn__pg_wreq q;
+    int rc;
+    if (out_n)
+        *out_n = 0;
+    if (n == 0)
+        return MN_OK;
+    memset(&q, 0, sizeof q);
+    q.op = OP_SET_EMB;
+    q.emb = u;
+    q.n_rows = n;
+    rc = submit(mn__pg_from(st), &q, err);
+    if (rc == MN_OK && out_n)
+        *out_n = q.n_written;
+    return rc;
 }

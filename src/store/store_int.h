@@ -295,6 +295,8 @@ typedef struct mn__pg {
     bool paused;
     pthread_t writers[MN__PG_MAX_WRITERS];
     int n_writers;
+    uint64_t ticket_next;      /* groups take ids in the order they left the queue */
+    uint64_t ticket_turn;
     int64_t n_commits;
     int64_t n_committed_ops;
 
@@ -371,6 +373,12 @@ int mn__pg_version(mn__store *st, const mn__pkey *k, int64_t *out_version, mn_er
 int mn__pg_stats(mn__store *st, mn__store_stats *out, mn_err *err);
 /* The partition key as parameters: tenant, scope text, user_id ('' for system). */
 void mn__pg_pkey_vals(const mn__pkey *k, const char **vals);
+/* Background embedding: rows waiting for a vector (pg_read.c), and writing them through the
+ * writers with a version bump and NOTIFY per partition (pg_writer.c). */
+int mn__pg_scan_pending(mn__store *st, const char *model, mn_id after, int limit, mn__arena *a,
+                        mn__row **out_rows, size_t *out_n, mn_err *err);
+int mn__pg_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, size_t *out_n,
+                          mn_err *err);
 
 /* pg_keys.c */
 int mn__pg_key_put(mn__store *st, mn__key_row *k, mn_err *err);

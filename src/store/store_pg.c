@@ -354,4 +354,6 @@ const struct mn__store_ops mn__store_pg = {
     .user_get = mn__pg_user_get,
     .watch = mn__pg_watch,
     .watch_live = mn__pg_watch_live,
+    .scan_pending = mn__pg_scan_pending,
+    .set_embeddings = mn__pg_set_embeddings,
 };

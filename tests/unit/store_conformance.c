@@ -1539,3 +1539,75 @@ STORE_TEST(keys_and_users)
     mn__arena_release(&a);
     OPS->close(s);
 }
+
+/* ---- background embedding -------------------------------------------------------------------*/
+
+STORE_TEST(pending_embeddings)
+{
+    const char *path = be_uri("m.db");
+    mn__store *s = open_store(path);
+    mn__row r[5], *rows, out;
+    mn__embed_update u[3];
+    mn__pkey k1 = {"t1", MN_SCOPE_USER, "u1"};
+    mn__arena a;
+    float vec[3] = {1, 2, 3}, v2[3] = {4, 5, 6};
+    mn_err err = {0};
+    size_t n, written = 99;
+    int64_t v0;
+    int i;
+    ASSERT(OPS->scan_pending && OPS->set_embeddings);
+    mn__arena_init(&a, 0);
+    for (i = 0; i < 5; i++)
+        r[i] = user_row(i < 4 ? "u1" : "u2", "x");
+    r[1].embed_model = "m1"; /* embedded by model m1 */
+    r[1].embedding = vec;
+    r[1].dim = 3;
+    ASSERT_OK(OPS->put_batch(s, r, 5, &err), &err);
+
+    ASSERT_OK(OPS->scan_pending(s, NULL, 0, 10, &a, &rows, &n, &err), &err);
+    ASSERT_EQ(n, 4); /* all but the embedded one, in id order */
+    ASSERT_EQ(rows[0].id, r[0].id);
+    ASSERT_EQ(rows[1].id, r[2].id);
+    ASSERT_STR(rows[3].user_id, "u2");
+    ASSERT(rows[0].embedding == NULL);
+    ASSERT_OK(OPS->scan_pending(s, NULL, r[2].id, 2, &a, &rows, &n, &err), &err);
+    ASSERT_EQ(n, 2);
+    ASSERT_EQ(rows[0].id, r[3].id);
+    ASSERT_OK(OPS->scan_pending(s, "m2", 0, 10, &a, &rows, &n, &err), &err);
+    ASSERT_EQ(n, 5); /* model m2 wants m1's vector redone too */
+    ASSERT_OK(OPS->scan_pending(s, "m1", 0, 10, &a, &rows, &n, &err), &err);
+    ASSERT_EQ(n, 4);
+    ASSERT_EQ(OPS->scan_pending(s, NULL, 0, 0, &a, &rows, &n, &err), MN_ERANGE);
+
+    /* Written only where the text is still the one embedded (same updated_at). */
+    v0 = version_of(s, "t1", "u1");
+    memset(u, 0, sizeof u);
+    for (i = 0; i < 3; i++) {
+        u[i].k = k1;
+        u[i].embed_model = "m2";
+        u[i].vec = v2;
+        u[i].dim = 3;
+    }
+    u[0].id = r[0].id;
+    u[0].updated_at_ms = r[0].updated_at_ms;
+    u[1].id = r[2].id;
+    u[1].updated_at_ms = r[2].updated_at_ms + 1; /* edited since: skipped */
+    u[2].id = r[3].id;
+    u[2].updated_at_ms = r[3].updated_at_ms;
+    ASSERT_OK(OPS->set_embeddings(s, u, 3, &written, &err), &err);
+    ASSERT_EQ(written, 2);
+    ASSERT_EQ(version_of(s, "t1", "u1"), v0 + 1); /* one bump for the partition */
+    ASSERT_OK(OPS->get(s, &k1, r[0].id, &a, &out, &err), &err);
+    ASSERT_STR(out.embed_model, "m2");
+    ASSERT_EQ(out.dim, 3);
+    ASSERT_EQ(out.embedding[2], 6.0f);
+    ASSERT_EQ(out.updated_at_ms, r[0].updated_at_ms); /* not a user's edit */
+    ASSERT_OK(OPS->get(s, &k1, r[2].id, &a, &out, &err), &err);
+    ASSERT(out.embedding == NULL);
+    ASSERT_OK(OPS->scan_pending(s, NULL, 0, 10, &a, &rows, &n, &err), &err);
+    ASSERT_EQ(n, 2);
+    ASSERT_OK(OPS->set_embeddings(s, u, 0, &written, &err), &err);
+    ASSERT_EQ(written, 0);
+    mn__arena_release(&a);
+    OPS->close(s);
+}
