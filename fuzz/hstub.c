@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <time.h>
 
 #include "fuzz.h"
 #include "hstub.h"
@@ -120,6 +121,40 @@ void MHD_destroy_response(struct MHD_Response *r)
         mn__free(r->hvalue[i]);
     }
     mn__free(r);
+}
+
+/* Streamed replies (the proxy): no body is produced here; the reader's state is freed. */
+struct MHD_Response *MHD_create_response_from_callback(uint64_t size, size_t block_size,
+                                                       MHD_ContentReaderCallback crc,
+                                                       void *crc_cls,
+                                                       MHD_ContentReaderFreeCallback crfc)
+{
+    struct MHD_Response *r = mn__calloc(1, sizeof *r);
+    (void)size;
+    (void)block_size;
+    (void)crc;
+    if (!r)
+        return NULL;
+    r->data = crc_cls;
+    r->free_cb = crfc;
+    return r;
+}
+
+/* Requests run to their end inline: suspending and resuming have nothing to do. */
+void MHD_suspend_connection(struct MHD_Connection *c)
+{
+    (void)c;
+}
+
+void MHD_resume_connection(struct MHD_Connection *c)
+{
+    (void)c;
+}
+
+/* The server's (server.c): a deferred request is finished; fz_request waits for this. */
+void mn__hreq_finish(mn__hreq *rq)
+{
+    atomic_store(&rq->done, true);
 }
 
 /* No socket, no connection state: the slow-client guard (guard.c) then tracks nothing. */
@@ -285,7 +320,17 @@ static void dispatch(mn__hreq *rq)
         return;
     if (r->body == MN__H_BODY_JSON && mn__json_body(rq))
         return;
-    r->handler(rq);
+    if (r->handler(rq) == MN__H_DEFERRED) {
+        /* Taken over by another thread (the proxy): wait until it finishes. */
+        struct timespec ts = {0, 1000 * 1000};
+        int64_t until = mn__mono_ns() + 30 * 1000000000LL;
+        while (!atomic_load(&rq->done))
+            if (mn__mono_ns() > until)
+                fz_fail("route %s %s deferred its reply and never finished", r->method,
+                        r->path);
+            else
+                nanosleep(&ts, NULL);
+    }
     if (!rq->resp)
         fz_fail("route %s %s gave no reply", r->method, r->path);
 }

@@ -104,6 +104,12 @@ static const citem items[] = {
      "open connections at once"},
     {"idle-timeout", C_INT, "60", O(idle_timeout_s), 1, 86400,
      "seconds before an idle connection is closed"},
+    {"request-timeout", C_INT, "30", O(request_timeout_s), 1, 86400,
+     "seconds a client has to send a whole request (headers and body) once its first line "
+     "came; slower clients (slowloris) are cut off"},
+    {"max-connections-per-ip", C_INT, "0", O(max_connections_per_ip), 0, 1000000,
+     "open connections from one address; 0: no limit (keep 0 behind a proxy, where all "
+     "clients have the proxy's address)"},
     {"rate-limit", C_INT, "0", O(rate_limit), 0, 1000000,
      "requests per second per API key; 0: no limit"},
     {"rate-burst", C_INT, "0", O(rate_burst), 0, 1000000,

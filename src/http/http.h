@@ -51,6 +51,8 @@ typedef struct mn__http_cfg {
     long long max_header_bytes;
     long long max_connections;
     long long idle_timeout_s;
+    long long request_timeout_s;      /* whole request once its first line came */
+    long long max_connections_per_ip; /* 0: no limit */
     long long rate_limit;       /* requests per second per key; 0: off */
     long long rate_burst;       /* bucket size; 0: same as rate_limit */
     const char *log_format;     /* "text" or "json" */

@@ -75,6 +75,7 @@ typedef struct mn__metrics mn__metrics;
 typedef struct mn__workers mn__workers;
 typedef struct mn__ratelimit mn__ratelimit;
 typedef struct mn__authcache mn__authcache;
+typedef struct mn__guard mn__guard;
 typedef struct mn__proxy mn__proxy;
 
 struct mn__hsrv {
@@ -95,6 +96,7 @@ struct mn__hsrv {
     mn__ratelimit *rl;
     mn__authcache *auth;
     mn__workers *workers;      /* runs the routes that write */
+    mn__guard *guard;          /* cuts off slow clients */
     mn__proxy *proxy;          /* the OpenAI-compatible proxy's upstream requests */
     bool json_log;
     mn_log_level log_level;
@@ -296,6 +298,22 @@ void mn__upstream_global_release(void);
 /* MN_OK when a whole response arrived (any status); MN_ETIMEOUT, MN_EPROVIDER (connect or
  * transfer failed), MN_ECLOSED (a callback stopped it), MN_ENOMEM. */
 int mn__upstream_perform(const mn__upstream_req *r, mn_err *err);
+
+/* ---- slow clients (guard.c) -------------------------------------------------------------*/
+/* A watchdog over every connection: waiting for a request at most idle-timeout, receiving
+ * one at most request-timeout from its first line to its last body byte. */
+int mn__guard_start(mn__hsrv *srv, mn__guard **out);
+/* After the daemon is stopped. NULL is a no-op. */
+void mn__guard_stop(mn__guard *g);
+int64_t mn__guard_cut_count(mn__guard *g);
+/* MHD_OPTION_NOTIFY_CONNECTION and MHD_OPTION_URI_LOG_CALLBACK, with the server as cls. */
+void mn__guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
+                             enum MHD_ConnectionNotificationCode code);
+void *mn__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* The request has arrived whole: no time limit while it runs. */
+void mn__guard_request_read(struct MHD_Connection *c);
+/* Its reply is done: the connection waits for the next request. */
+void mn__guard_request_done(struct MHD_Connection *c);
 
 /* ---- auth (auth.c) -----------------------------------------------------------------------*/
 int mn__auth_new(mn__authcache **out);

@@ -205,6 +205,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         return MHD_YES;
     if (rq->offloaded) /* called again after the worker resumed us */
         return atomic_load(&rq->done) ? queue(rq) : MHD_YES;
+    mn__guard_request_read(conn); /* all of it came: no time limit while it runs */
     if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big && srv->workers) {
         /* Suspend before handing over: the worker may resume us at once. */
         rq->offloaded = true;
@@ -223,7 +224,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     mn__hsrv *srv = cls;
     mn__hreq *rq = *con_cls;
     int64_t dur;
-    (void)conn;
+    mn__guard_request_done(conn);
     if (!rq)
         return;
     *con_cls = NULL;
@@ -372,7 +373,9 @@ static int start_daemon(mn__hsrv *srv)
         (unsigned)srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
         (unsigned)srv->cfg.idle_timeout_s, MHD_OPTION_CONNECTION_MEMORY_LIMIT,
         (size_t)srv->cfg.max_header_bytes, MHD_OPTION_NOTIFY_COMPLETED, on_completed, srv,
-        MHD_OPTION_END);
+        MHD_OPTION_NOTIFY_CONNECTION, mn__guard_on_connection, srv,
+        MHD_OPTION_URI_LOG_CALLBACK, mn__guard_on_uri, srv, MHD_OPTION_PER_IP_CONNECTION_LIMIT,
+        (unsigned)srv->cfg.max_connections_per_ip, MHD_OPTION_END);
     if (!srv->daemon) {
         mn__hlog(srv, MN_LOG_ERROR, "cannot listen on %s:%lld (address in use or not "
                                     "permitted)",
@@ -476,6 +479,10 @@ int mn__http_serve(const mn__http_cfg *cfg)
         mn__hlog(srv, MN_LOG_ERROR, "cannot start the proxy");
         goto cleanup;
     }
+    if (mn__guard_start(srv, &srv->guard)) {
+        mn__hlog(srv, MN_LOG_ERROR, "cannot start the slow-client watchdog");
+        goto cleanup;
+    }
     if ((rc = start_daemon(srv)) != 0)
         goto cleanup;
     banner(srv);
@@ -505,6 +512,7 @@ cleanup:
     mn__proxy_free(srv->proxy);
     if (srv->daemon)
         MHD_stop_daemon(srv->daemon);
+    mn__guard_stop(srv->guard); /* after the daemon: its connections are gone */
     mn_db_close(srv->db); /* waits for the writer: every acknowledged write is durable */
     if (rc == 0)
         mn__hlog(srv, MN_LOG_INFO, "stopped cleanly");
