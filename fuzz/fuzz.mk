@@ -1,8 +1,8 @@
 # fuzz.mk - fuzz targets (included by the Makefile). Each fuzz/fuzz_<name>.c is a target
 # <name> built two ways: <name>-replay with the normal compiler and fuzz/replay.c as main()
 # (`make test` feeds it fuzz/corpus/<name>/), and <name>-fuzz with clang's libFuzzer,
-# AddressSanitizer and UBSan (`make fuzz`). The HTTP layer is linked without
-# libmicrohttpd: fuzz/hstub.c stands in for the calls the handlers make.
+# AddressSanitizer and UBSan (`make fuzz`). The HTTP and MCP layers are linked without
+# libmicrohttpd (and without server.c): fuzz/hstub.c stands in for the calls they make.
 
 FUZZ_SECONDS ?= 60
 FUZZ_CC      ?= clang
@@ -12,7 +12,7 @@ FUZZ_SRC     := $(wildcard fuzz/fuzz_*.c)
 FUZZ_NAMES   := $(patsubst fuzz/fuzz_%.c,%,$(FUZZ_SRC))
 FUZZ_COMMON  := fuzz/common.c fuzz/hstub.c
 FUZZ_HDRS    := $(wildcard fuzz/*.h)
-FUZZ_HTTP_OBJ := $(filter-out $(O)/src/http/server.o,$(filter $(O)/src/http/%,$(BIN_OBJ)))
+FUZZ_HTTP_OBJ := $(filter-out $(O)/src/http/server.o,$(filter $(O)/src/http/% $(O)/src/mcp/%,$(BIN_OBJ)))
 FUZZ_CFLAGS  := $(filter-out -MMD -MP,$(ALL_CFLAGS))
 
 .PHONY: fuzz fuzz-replay fuzz-bins
