@@ -369,7 +369,7 @@ static void *worker_main(void *arg)
     while (!w->stop) {
         int64_t now = mn__now_ms(), until;
         mn_err err;
-        int rc;
+        int rc = 0; /* read below even when the loop never runs (stopping) */
         if (w->skip.n && now - w->skip_since_ms > SKIP_FORGET_MS) {
             mn__hmap_release(&w->skip);
             mn__hmap_init(&w->skip);
