@@ -420,17 +420,25 @@ done:
 
 static int add_header(struct curl_slist **list, const char *name, const char *value)
 {
-    char line[1024];
     struct curl_slist *l;
+    mn__buf line;
+    int rc;
     if (!value)
         return MN_OK;
-    if ((size_t)snprintf(line, sizeof line, "%s: %s", name, value) >= sizeof line)
-        return MN_OK; /* not a value worth forwarding */
-    l = curl_slist_append(*list, line);
-    if (!l)
-        return MN_ENOMEM;
-    *list = l;
-    return MN_OK;
+    /* Bearer tokens of some providers (Azure AD) run to a few KiB. */
+    mn__buf_init(&line, 16384);
+    rc = mn__buf_printf(&line, "%s: %s", name, value);
+    if (rc == MN_ETOOBIG)
+        rc = MN_OK; /* not a value worth forwarding */
+    else if (!rc) {
+        l = curl_slist_append(*list, line.data);
+        if (l)
+            *list = l;
+        else
+            rc = MN_ENOMEM;
+    }
+    mn__buf_release(&line);
+    return rc;
 }
 
 static const char *in_header(mn__hreq *rq, const char *name)
@@ -442,12 +450,15 @@ static const char *in_header(mn__hreq *rq, const char *name)
 static int upstream_headers(mn__hreq *rq, pjob *j)
 {
     const mn__hsrv *srv = rq->srv;
-    char auth[1024];
     const char *client_auth = in_header(rq, MHD_HTTP_HEADER_AUTHORIZATION);
     int rc = MN_OK;
     if (srv->cfg.upstream_key[0]) {
-        snprintf(auth, sizeof auth, "Bearer %s", srv->cfg.upstream_key);
-        rc = add_header(&j->headers, "Authorization", auth);
+        mn__buf auth;
+        mn__buf_init(&auth, 16384);
+        rc = mn__buf_printf(&auth, "Bearer %s", srv->cfg.upstream_key);
+        if (!rc)
+            rc = add_header(&j->headers, "Authorization", auth.data);
+        mn__buf_release(&auth);
     } else if (atomic_load(&srv->dev_mode) && client_auth) {
         /* Without keys the Authorization header is not mnemo's: it is the client's key for
          * the upstream (an OpenAI key given to the OpenAI client), so it goes on. */
