@@ -2,7 +2,8 @@
 // key, another address) keeps working: headers, request lines and bodies trickled byte by
 // byte (slowloris) are cut off by request-timeout / idle-timeout; connections over the
 // per-address limit are refused; idle connections are closed; oversized headers get 431; a
-// request flood from one key gets 429 with Retry-After without touching other keys. The
+// request flood from one key gets 429 with Retry-After without touching other keys; an
+// export over --max-export is a 413. The
 // attacker connects from 127.0.0.2, the honest client from 127.0.0.1.
 //
 // Usage: node tests/abuse/abuse.mjs        Ends with "abuse: N passed, N failed".
@@ -80,7 +81,7 @@ async function main() {
     srv = await startServer(['--db', db, '--embedder', 'none', '--idle-timeout', String(IDLE_S),
       '--request-timeout', String(REQUEST_S), '--max-connections', '64',
       '--max-connections-per-ip', String(PER_IP), '--rate-limit', '20', '--rate-burst', '20',
-      '--max-header', '8KiB', '--access-log=false']);
+      '--max-header', '8KiB', '--max-export', '4KiB', '--access-log=false']);
     const base = srv.base;
     const port = srv.port;
 
@@ -139,14 +140,22 @@ async function main() {
     conns.forEach((c) => c.destroy());
 
     // 5. Oversized headers.
-    const big = rawConn(port, { localAddress: ATTACKER });
-    await big.opened;
-    big.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
-    await closedWithin([big], 5000);
+    const huge = rawConn(port, { localAddress: ATTACKER });
+    await huge.opened;
+    huge.write(`GET /healthz HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20000)}\r\n\r\n`);
+    await closedWithin([huge], 5000);
     t.check('headers over max-header get 431 and the connection is closed',
-      /^HTTP\/1\.1 431/.test(big.data) && big.closed, big.data.slice(0, 80) || '(no reply)');
+      /^HTTP\/1\.1 431/.test(huge.data) && huge.closed, huge.data.slice(0, 80) || '(no reply)');
 
-    // 6. A request flood from one key: 429 with Retry-After for it, nobody else.
+    // 6. A reply over its limit: an export larger than --max-export.
+    const big = 'x'.repeat(1500);
+    const added = await request(base, 'POST', '/v1/users/big/messages', { key: honestKey,
+      body: { messages: [1, 2, 3, 4].map((i) => ({ text: `${i} ${big}` })) } });
+    const ex = await request(base, 'GET', '/v1/users/big/export', { key: honestKey });
+    t.check('an export over --max-export is a 413 naming the limit',
+      added.status === 201 && ex.status === 413 && /max-export/.test(ex.text), `${added.status} ${ex.status} ${ex.text.slice(0, 200)}`);
+
+    // 7. A request flood from one key: 429 with Retry-After for it, nobody else.
     const agent = new http.Agent({ keepAlive: true, maxSockets: 8, localAddress: ATTACKER });
     const flood = await Promise.all([...Array(120).keys()].map(() => get(agent, port, '/v1/users/a/memories?limit=1', attackerKey)));
     agent.destroy();
@@ -158,7 +167,7 @@ async function main() {
     bad = await honest(base, honestKey, 'flood');
     t.check('a flood from one key: another key is served at once', bad.length === 0, bad.join(', '));
 
-    // 7. Still healthy, and nothing went wrong inside.
+    // 8. Still healthy, and nothing went wrong inside.
     const h = await request(base, 'GET', '/healthz');
     t.check('the server is healthy after the abuse', h.status === 200, h.text);
     const e = await srv.stop('SIGTERM');
