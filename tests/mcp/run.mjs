@@ -32,7 +32,10 @@ const stderrs = []; // every server's, checked for sanitizer reports at the end
 const text = (r) => (r.content || []).filter((c) => c.type === 'text').map((c) => c.text).join('\n');
 
 async function connect(args) {
-  const transport = new StdioClientTransport({ command: BIN, args: ['mcp', '--db', db, ...args], stderr: 'pipe' });
+  // The SDK passes only a few safe variables on; mnemo's (MNEMO_MODEL, MNEMO_BPE_DIR, the
+  // sanitizers' options set by tests/run-all) must reach the server too.
+  const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => /^(MNEMO_|ASAN_|UBSAN_|TSAN_|LSAN_)/.test(k)));
+  const transport = new StdioClientTransport({ command: BIN, args: ['mcp', '--db', db, ...args], env, stderr: 'pipe' });
   let stderr = '';
   transport.stderr?.on('data', (d) => { stderr += d; });
   const client = new Client({ name: 'mnemo-tests', version: '1.0.0' });
