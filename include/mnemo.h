@@ -552,6 +552,109 @@ typedef struct mn_compact_stats {
 MN_EXTERN int mn_compact(mn_db *db, const mn_compact_opts *o, mn_compact_stats *out,
                          mn_err *err);
 
+/* ---- context for the prompt (docs/CONTEXT.md) --------------------------------------------- */
+
+/* What a context may hold (mn_context_opts.include). */
+#define MN_CONTEXT_PREFERENCES (1u << 0) /* memories of kind preference */
+#define MN_CONTEXT_FACTS (1u << 1)       /* memories of kind fact */
+#define MN_CONTEXT_MEMORIES (1u << 2)    /* messages relevant to the question */
+#define MN_CONTEXT_SUMMARIES (1u << 3)   /* summaries of earlier conversations */
+#define MN_CONTEXT_SYSTEM (1u << 4)      /* the tenant's system memories */
+#define MN_CONTEXT_ALL 0x1fu
+
+#define MN_CONTEXT_MAX_TOKENS 1000000 /* largest max_tokens accepted */
+
+/* Sections of the prompt block, in the order they appear. */
+typedef enum mn_context_section {
+    MN_SECTION_SYSTEM = 1,      /* "System notes:" tenant-wide memories */
+    MN_SECTION_PREFERENCES = 2, /* "User preferences:" */
+    MN_SECTION_FACTS = 3,       /* "Known facts about the user:" */
+    MN_SECTION_MEMORIES = 4,    /* "Relevant memories:" messages, each with its date */
+    MN_SECTION_SUMMARIES = 5,   /* "Summary of earlier conversations:" */
+    MN_SECTION_QUESTION = 6     /* "Current question:" always present, holds no item */
+} mn_context_section;
+
+/* Static section names used in JSON ("system", "preferences", "facts", "memories",
+ * "summaries", "question"); NULL when out of range. */
+MN_EXTERN const char *mn_context_section_name(mn_context_section s);
+
+typedef struct mn_context_opts {
+    const char *tenant;     /* NULL: "default" */
+    const char *user_id;    /* required */
+    const char *query;      /* required: the current question, 1..max_text_bytes */
+    int max_tokens;         /* budget of the whole prompt block, 1..MN_CONTEXT_MAX_TOKENS;
+                               init: 1000 */
+    int k;                  /* search candidates per kind, 1..MN_MAX_K; init: 20 */
+    double min_score;       /* relevance threshold: searched memories scoring below are
+                               left out; init: the default measured in docs/CONTEXT.md;
+                               0: keep every hit */
+    unsigned include;       /* MN_CONTEXT_* mask; init: MN_CONTEXT_ALL; 0: same */
+    const char *model;      /* chat model the block is for: picks the BPE encoding
+                               (cl100k_base, o200k_base); NULL: cl100k_base; unknown: a
+                               safe estimate, flagged in the result */
+    const char *session_id; /* optional: only memories of this session */
+} mn_context_opts;
+
+MN_EXTERN void mn_context_opts_init(mn_context_opts *o);
+
+/* One memory placed in the prompt block. Pointers live in the mn_context that holds it. */
+typedef struct mn_context_item {
+    mn_id id;
+    mn_kind kind;
+    mn_scope scope;             /* MN_SCOPE_SYSTEM only in MN_SECTION_SYSTEM */
+    mn_context_section section;
+    double score;               /* search score; 0 for items not ranked by the question */
+    int64_t created_at_ms;
+    const char *text;           /* the memory's text as stored */
+    size_t n_tokens;            /* tokens of its line in the block */
+} mn_context_item;
+
+/* A built context. Owned by the caller; free with mn_context_free. Not shared between
+ * threads while being read and freed. */
+typedef struct mn_context {
+    const char *prompt;         /* the whole block, sections then "Current question:" */
+    size_t prompt_len;
+    const char *memories;       /* the block without the question section ("" when no memory
+                                   was selected): what a proxy injects as a system message */
+    size_t memories_len;
+    const mn_context_item *items; /* in prompt order */
+    size_t n_items;
+    size_t n_tokens;            /* tokens of `prompt`: never more than max_tokens */
+    size_t max_tokens;          /* the budget */
+    bool estimated;             /* n_tokens is an estimate (unknown model or no rank table) */
+    const char *encoding;       /* "cl100k_base", "o200k_base" or "estimate" (static) */
+    size_t n_candidates;        /* distinct memories considered */
+    size_t n_below_score;       /* left out by the relevance threshold */
+    size_t n_duplicates;        /* left out as (near-)duplicates or covered by a summary */
+    size_t n_over_budget;       /* relevant but left out for the budget */
+    void *priv_;                /* internal */
+} mn_context;
+
+/* Builds the context of a question for one user: searches the user's memories (and the
+ * tenant's system memories), keeps those scoring at least min_score, and lays them out under
+ * the token budget (docs/CONTEXT.md). The prompt is counted with the exact BPE encoding of
+ * the model and never exceeds max_tokens. On success *out is owned by the caller (free with
+ * mn_context_free); on error *out is NULL. An unknown user gives a context with no memory.
+ * Thread-safe. Errors: MN_EINVAL (missing/bad option, message names it), MN_ERANGE
+ * (max_tokens or k out of range), MN_ETOOBIG (the question alone does not fit the budget:
+ * raise max_tokens or shorten the question), MN_EUTF8, MN_ENOMEM, MN_EIO. */
+MN_EXTERN int mn_context_build(mn_db *db, const mn_context_opts *o, mn_context **out,
+                               mn_err *err);
+
+MN_EXTERN void mn_context_free(mn_context *c); /* NULL is a no-op */
+
+/* The OpenAI chat `messages` array of the context as compact JSON: a system message with
+ * the memories (left out when there is none) and a user message with the question.
+ * *out is owned by the caller: free it with mn_free. Errors: MN_EINVAL, MN_ENOMEM. */
+MN_EXTERN int mn_context_messages_json(const mn_context *c, char **out, size_t *out_len,
+                                       mn_err *err);
+
+/* The whole context as one compact JSON object: {"prompt", "items": [{"id", "kind",
+ * "scope", "section", "score", "created_at", "text", "tokens"}], "tokens": {"used",
+ * "budget", "estimated", "encoding"}, "messages": [...], "stats": {...}}, the body of
+ * POST /v1/users/{user}/context. *out is owned by the caller: free it with mn_free. */
+MN_EXTERN int mn_context_json(const mn_context *c, char **out, size_t *out_len, mn_err *err);
+
 #ifdef __cplusplus
 }
 #endif
