@@ -50,7 +50,8 @@ ifneq ($(SANITIZE),)
   BIN := $(O)/bin/mnemo
 endif
 
-.PHONY: all run test test-long test-unit test-cli bench bench-retrieval fuzz clean install setup \
+.PHONY: all run test test-long test-unit test-cli bench bench-retrieval bench-compression fuzz clean \
+        install setup \
         check-style deps
 
 all: $(LIBA) $(LIBSO) $(BIN)
@@ -121,6 +122,17 @@ bench: deps all
 bench-retrieval: deps all
 	$(MAKE) $(O)/bench/retrieval
 	$(O)/bench/retrieval --out bench/results/retrieval.md
+
+bench-compression: deps all
+	$(MAKE) $(O)/bench/compression
+	MNEMO_BENCH_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null) $(O)/bench/compression --verify --sweep --out bench/results/compression.md
+
+# The compression bench reuses the retrieval harness's LoCoMo loader.
+COMPRESSION_SRC := bench/compression/compression.c bench/retrieval/data.c \
+  bench/retrieval/locomo.c bench/retrieval/util.c
+$(O)/bench/compression: $(COMPRESSION_SRC) bench/retrieval/bench.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(COMPRESSION_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
 
 RETRIEVAL_SRC := $(wildcard bench/retrieval/*.c)
 $(O)/bench/retrieval: $(RETRIEVAL_SRC) $(wildcard bench/retrieval/*.h) $(LIBA)

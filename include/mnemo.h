@@ -519,11 +519,11 @@ typedef struct mn_compact_opts {
     const char *tenant;     /* NULL: "default" */
     const char *user_id;    /* required */
     int keep_recent;        /* the newest messages stay raw; 0: 20, -1: none */
-    int min_cluster;        /* fewest messages a summary stands for; 0: 4 */
-    int max_cluster;        /* most messages a summary stands for; 0: 40 */
+    int min_cluster;        /* fewest messages a summary stands for; 0: 5 */
+    int max_cluster;        /* most messages a summary stands for; 0: 10 */
     double min_similarity;  /* cosine joining two neighbouring groups once both are big
                                enough; 0: 0.5 */
-    int summary_tokens;     /* token budget of one summary; 0: 160 */
+    int summary_tokens;     /* token budget of one summary; 0: 200 */
     bool offline;           /* extractive summaries even when an LLM is configured */
     bool dry_run;           /* count what would be done; write nothing */
 } mn_compact_opts;

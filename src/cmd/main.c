@@ -47,6 +47,7 @@ static const cli_cmd *const commands[] = {
     &(const cli_cmd){"get", "Show one memory.", "", cmd_get},
     &(const cli_cmd){"list", "List a user's memories, newest first.", "", cmd_list},
     &(const cli_cmd){"forget", "Delete one memory or everything about a user.", "", cmd_forget},
+    &(const cli_cmd){"compact", "Summarize and archive a user's older messages.", "", cmd_compact},
     &(const cli_cmd){"export", "Write memories as NDJSON.", "", cmd_export},
     &(const cli_cmd){"import", "Load NDJSON written by export.", "", cmd_import},
     &info_cmd,

@@ -33,6 +33,10 @@ const mn__route mn__routes[] = {
      NULL, true},
     {"DELETE", "/v1/users/{user}", mn__h_user_forget, NONE, true, "forgetUser", "users",
      "Forget everything about a user (GDPR erasure).", NULL, NULL, 200, "Forgotten", NULL, true},
+    {"POST", "/v1/users/{user}/compact", mn__h_compact, JSON, true, "compactUser", "memories",
+     "Compress the user's memories now: related messages are summarized and archived "
+     "(still searchable with status=archived); {} takes the defaults (docs/COMPRESSION.md).",
+     NULL, "CompactIn", 200, "Compacted", NULL, true},
     {"GET", "/v1/users/{user}/export", mn__h_user_export, NONE, true, "exportUser", "users",
      "A user's memories as NDJSON, oldest first (the format POST /v1/import reads).", NULL,
      NULL, 200, NULL, "application/x-ndjson", false},
@@ -198,6 +202,19 @@ const mn__hschema mn__hschemas[] = {
     {"ModelList",
      "{\"type\":\"object\",\"properties\":{\"object\":{\"const\":\"list\"},"
      "\"data\":{\"type\":\"array\",\"items\":{\"type\":\"object\"}}}}"},
+    {"CompactIn",
+     "{\"type\":\"object\",\"properties\":{\"keep_recent\":{\"type\":\"integer\","
+     "\"description\":\"newest messages left raw (default 20, -1 none)\"},\"min_cluster\":{"
+     "\"type\":\"integer\"},\"max_cluster\":{\"type\":\"integer\"},\"min_similarity\":{"
+     "\"type\":\"number\"},\"summary_tokens\":{\"type\":\"integer\"},\"offline\":{"
+     "\"type\":\"boolean\",\"description\":\"extractive summaries even with an LLM\"},"
+     "\"dry_run\":{\"type\":\"boolean\"}}}"},
+    {"Compacted",
+     "{\"type\":\"object\",\"properties\":{\"user_id\":{\"type\":\"string\"},"
+     "\"active_before\":{\"type\":\"integer\"},\"active_after\":{\"type\":\"integer\"},"
+     "\"candidates\":{\"type\":\"integer\"},\"summaries\":{\"type\":\"integer\"},"
+     "\"archived\":{\"type\":\"integer\"},\"method\":{\"enum\":[\"extractive\",\"llm\"]},"
+     "\"dry_run\":{\"type\":\"boolean\"},\"duration_ms\":{\"type\":\"integer\"}}}"},
     {"Health", "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}"},
     {NULL, NULL},
 };

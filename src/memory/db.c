@@ -181,6 +181,8 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
     pthread_mutex_init(&db->mu, NULL);
     pthread_mutex_init(&db->tok_mu, NULL);
     pthread_mutex_init(&db->bpe_mu, NULL);
+    pthread_mutex_init(&db->compact_mu, NULL);
+    mn__hmap_init(&db->compacting);
     mn__hmap_init(&db->parts);
 
     db->path = mn__strdup(db->opts.path ? db->opts.path : DEFAULT_PATH);
@@ -250,6 +252,8 @@ int mn_db_open(const mn_db_opts *opts, mn_db **out_db, mn_err *err)
         goto fail;
     if ((rc = mn__ewk_start(db, err)) != MN_OK) /* remote embedders: embed_worker.c */
         goto fail;
+    if ((rc = mn__xq_start(db, err)) != MN_OK) /* extract=llm: extract.c */
+        goto fail;
     *out_db = db;
     return MN_OK;
 fail:
@@ -263,6 +267,7 @@ void mn_db_close(mn_db *db)
     if (!db)
         return;
     atomic_store(&db->closing, 1); /* provider calls in flight give up */
+    mn__xq_stop(db);
     mn__ewk_stop(db);
     mn__jobs_stop(db); /* a running job finishes first: it uses the store */
     if (db->store)
@@ -281,6 +286,8 @@ void mn_db_close(mn_db *db)
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->tok_mu);
     pthread_mutex_destroy(&db->bpe_mu);
+    pthread_mutex_destroy(&db->compact_mu);
+    mn__hmap_release(&db->compacting);
     mn__free(db);
 }
 

@@ -33,6 +33,7 @@ static const struct {
     mn__job_fn run;
 } kinds[] = {
     {"embed_backfill", mn__job_embed_backfill},
+    {"compact", mn__job_compact}, /* compact_job.c */
 };
 
 typedef struct lnode {

@@ -46,6 +46,7 @@ typedef struct mn__part {
     uint64_t *session;     /* hash of the session id, 0 when none */
     uint64_t *speaker;     /* mn__speaker_key of the row, 0 when none */
     mn__hmap by_id;        /* 8-byte id -> row + 1 */
+    mn__hmap cover;        /* 8-byte id of a summarized message -> id of its summary */
     mn__vecset vecs;
     mn__bm25 *bm;
     size_t n_alive;
@@ -105,6 +106,9 @@ struct mn_db {
     pthread_mutex_t bpe_mu;
     struct mn__bpe *bpe;      /* token counter for summaries, opened on first use */
     bool bpe_tried;
+    struct mn__xq *xq;        /* LLM extraction queue (extract.c); NULL unless extract=llm */
+    pthread_mutex_t compact_mu;
+    mn__hmap compacting;      /* partition key -> 1 while a compaction runs on it */
 };
 
 /* ---- validate.c --------------------------------------------------------------------- */
@@ -248,10 +252,57 @@ void mn__part_set_vectors(mn_db *db, const mn__pkey *k, const mn_id *ids, const 
                           size_t n, int dim);
 
 /* ---- compaction and extraction (compact*.c, extract*.c) -------------------------------- */
+typedef struct mn__cluster_cfg {
+    size_t min_size;       /* runs smaller than this always join their closer neighbour,
+                              even past max_size */
+    size_t max_size;       /* runs at least min_size big stop growing here */
+    double min_similarity; /* two big-enough neighbouring runs join above this cosine */
+} mn__cluster_cfg;
+/* Cuts n vectors (unit length, time order) into runs of neighbours: out_ends (n slots) gets
+ * the end index of each run. Deterministic. MN_ENOMEM only. */
+int mn__cluster_runs(const float *vecs, int dim, size_t n, const mn__cluster_cfg *cfg,
+                     size_t *out_ends, size_t *out_n);
+/* One message of a cluster, for its summary; everything borrowed. */
+typedef struct mn__cmsg {
+    mn_id id;
+    const char *text;
+    const char *speaker;   /* metadata.speaker, or NULL */
+    mn_role role;
+    int64_t created_at_ms;
+    const float *vec;      /* unit vector, or NULL */
+} mn__cmsg;
+/* BPE tokens (cl100k_base; an upper estimate without the table) of s[0..len). */
+size_t mn__count_tokens(mn_db *db, const char *s, size_t len);
+/* "8 May 2023: " or "8 May 2023 to 9 May 2023: " for the cluster's span. */
+int mn__summary_header(const mn__cmsg *m, size_t n, mn__buf *out);
+int mn__summarize_extractive(mn_db *db, const mn__eprof *pf, const mn__cmsg *m, size_t n,
+                             const float *centroid, int budget_tokens, mn__buf *out,
+                             mn_err *err);
+int mn__summarize_llm(mn_db *db, const mn__cmsg *m, size_t n, int budget_tokens, mn__buf *out,
+                      mn_err *err);
+/* A preference or fact stated in a message (extract_rules.c). Statements with the same
+ * subject are about the same thing: the newer supersedes the older. */
+typedef struct mn__fact {
+    mn_kind kind;      /* MN_KIND_PREFERENCE or MN_KIND_FACT */
+    char subject[96];  /* "location", "taste:coffee", "family:sister:lives" */
+    char text[320];    /* "<who> lives in Berlin" */
+} mn__fact;
+/* Statements of a user's message by English rules; who names the user in the texts ("User"
+ * when NULL). At most cap, *out_n gets how many. Never fails. */
+int mn__extract_rules(const char *text, const char *who, mn__fact *out, size_t cap,
+                      size_t *out_n);
+/* A string field of a metadata object, copied into a, or NULL. */
+const char *mn__meta_str(const char *metadata_json, const char *field, mn__arena *a);
 enum { MN__EXTRACT_OFF = 0, MN__EXTRACT_RULES = 1, MN__EXTRACT_LLM = 2 };
+/* The LLM extraction thread (extract.c): started when extract is "llm". */
+int mn__xq_start(mn_db *db, mn_err *err);
+void mn__xq_stop(mn_db *db);
 /* After an add committed: extraction and the compaction trigger for the rows' users. */
 void mn__after_add(mn_db *db, const mn__row *rows, size_t n);
 int mn__job_compact(mn_db *db, const struct mn__job *job, mn_err *err);
+/* Queues a compaction of k when its loaded partition has opts.compact_threshold active
+ * messages or more (at most once a minute per user). */
+void mn__compact_trigger(mn_db *db, const mn__pkey *k);
 
 /* ---- results.c ------------------------------------------------------------------------ */
 int mn__results_new(size_t n, mn_results **out);

@@ -25,7 +25,7 @@ size_t mn__part_bytes(const mn__part *p)
     size_t per_row = sizeof(mn_id) + sizeof(int64_t) + 3 + sizeof(uint64_t) +
                      sizeof(mn__hmap_slot) * 2;
     return sizeof *p + p->cap * per_row + mn__vecset_bytes(&p->vecs) +
-           (p->bm ? mn__bm25_bytes(p->bm) : 0);
+           (p->bm ? mn__bm25_bytes(p->bm) : 0) + p->cover.cap * sizeof(mn__hmap_slot);
 }
 
 static void lru_unlink(mn_db *db, mn__part *p)
@@ -69,6 +69,7 @@ static void part_free(mn__part *p)
     mn__free(p->session);
     mn__free(p->speaker);
     mn__hmap_release(&p->by_id);
+    mn__hmap_release(&p->cover);
     mn__vecset_release(&p->vecs);
     mn__bm25_free(p->bm);
     mn__free(p);
@@ -83,6 +84,7 @@ static int part_new(mn_db *db, const mn__pkey *k, const char *key, size_t key_le
         return MN_ENOMEM;
     pthread_rwlock_init(&p->lock, NULL);
     mn__hmap_init(&p->by_id);
+    mn__hmap_init(&p->cover);
     {
         mn__eprof pf = mn__eprof_of(db, k->tenant); /* tenants may have their own model */
         mn__vecset_init(&p->vecs, pf.emb ? pf.emb->dim : 0);
@@ -188,14 +190,15 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
         if (r->embedding && r->embed_model && r->dim == pf.emb->dim &&
             !strcmp(r->embed_model, pf.vec_model)) {
             use_vec = r->embedding;
-        } else if (!strcmp(db->emb->name, "builtin") || !strcmp(db->emb->name, "mock")) {
-            /* local embedders are cheap: vectors of another recipe are redone at load */
-            vec = mn__malloc(sizeof(float) * (size_t)db->emb->dim);
+        } else if (!pf.emb->remote) {
+            /* local embedders are cheap: vectors of another recipe are redone at load;
+             * remote ones leave a zero row until the background embedder stores one */
+            vec = mn__malloc(sizeof(float) * (size_t)pf.emb->dim);
             if (!vec) {
                 rc = MN_ENOMEM;
                 goto cleanup;
             }
-            rc = db->emb->embed(db->emb, text.data, text_len, vec, NULL);
+            rc = pf.emb->embed(pf.emb, text.data, text_len, vec, NULL);
             if (rc)
                 goto cleanup;
             use_vec = vec;
@@ -221,6 +224,17 @@ int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r)
         p->alive[old] = 0;
         p->n_alive--;
         mn__bm25_remove(p->bm, (uint32_t)old);
+    }
+    if (r->kind == MN_KIND_SUMMARY && r->status == MN_STATUS_ACTIVE) {
+        /* a search that matches an archived message finds its summary (search.c) */
+        size_t s;
+        for (s = 0; s < r->n_sources; s++)
+            if (mn__hmap_put(&p->cover, (const char *)&r->sources[s], sizeof r->sources[s],
+                             (void *)(intptr_t)r->id)) {
+                p->stale = true;
+                rc = MN_ENOMEM;
+                goto cleanup;
+            }
     }
     p->ids[i] = r->id;
     p->created[i] = r->created_at_ms;

@@ -37,6 +37,50 @@ static int check_opts(mn_db *db, const mn_search_opts *o, mn__pkey *k, mn_err *e
     return MN_OK;
 }
 
+/* Rows a summary stands in for (archived, summarized, not asked for, passing the time and
+ * session filters): their scores go to their summary. Returns how many. */
+static size_t build_cover_mask(const mn__part *p, const mn_filter *f, const uint8_t *mask,
+                               uint8_t *cmask)
+{
+    unsigned statuses = f->statuses ? f->statuses : MN_STATUS_BIT(MN_STATUS_ACTIVE);
+    uint64_t sess = f->session_id ? mn__hash64(f->session_id, strlen(f->session_id), 1) : 0;
+    size_t i, n = 0;
+    if (!p->cover.n || (statuses & MN_STATUS_BIT(MN_STATUS_ARCHIVED)))
+        return 0;
+    for (i = 0; i < p->n; i++) {
+        int ok = !mask[i] && p->alive[i] && p->status[i] == MN_STATUS_ARCHIVED &&
+                 (!sess || p->session[i] == sess) &&
+                 (!f->since_ms || p->created[i] >= f->since_ms) &&
+                 (!f->until_ms || p->created[i] < f->until_ms) &&
+                 mn__hmap_get(&p->cover, (const char *)&p->ids[i], sizeof p->ids[i]);
+        cmask[i] = (uint8_t)ok;
+        n += (size_t)ok;
+    }
+    return n;
+}
+
+/* A summary scores at least SUMMARY_SHARE of the best message it stands for: the summary
+ * comes up for any detail of its sources, in their stead (docs/COMPRESSION.md). */
+#define SUMMARY_SHARE 0.9f
+
+static void lift_summaries(const mn__part *p, const uint8_t *mask, const uint8_t *cmask,
+                           float *fused)
+{
+    size_t i;
+    for (i = 0; i < p->n; i++) {
+        void *v;
+        long j;
+        if (!cmask[i])
+            continue;
+        v = mn__hmap_get(&p->cover, (const char *)&p->ids[i], sizeof p->ids[i]);
+        j = v ? mn__part_find(p, (mn_id)(intptr_t)v) : -1;
+        if (j >= 0 && mask[j] && fused[i] > MN_FUSE_NONE &&
+            SUMMARY_SHARE * fused[i] > fused[j])
+            fused[j] = SUMMARY_SHARE * fused[i];
+        fused[i] = MN_FUSE_NONE; /* not a result, and no neighbour of one */
+    }
+}
+
 /* Row mask from the filter; returns the number of candidate rows. */
 static size_t build_mask(const mn__part *p, const mn_filter *f, uint8_t *mask)
 {
@@ -152,7 +196,8 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
                 int *out_n)
 {
     size_t n = p->n, i;
-    uint8_t *mask = NULL;
+    uint8_t *mask = NULL, *cmask = NULL, *smask = NULL;
+    bool covers = false;
     float *kw = NULL, *vec = NULL, *fused = NULL, max_kw = 0;
     uint64_t qkeys[MAX_QKEYS];
     mn__topk top;
@@ -165,46 +210,57 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
     if (rc)
         return rc;
     mask = mn__malloc(n);
+    cmask = mn__calloc(n, 1);
+    smask = mn__malloc(n);
     kw = mn__calloc(n, sizeof *kw);
     vec = mn__malloc(n * sizeof *vec);
     fused = mn__malloc(n * sizeof *fused);
-    if (!mask || !kw || !vec || !fused) {
+    if (!mask || !cmask || !smask || !kw || !vec || !fused) {
         rc = MN_ENOMEM;
         goto cleanup;
     }
     if (build_mask(p, &o->filter, mask) == 0)
         goto cleanup;
+    covers = build_cover_mask(p, &o->filter, mask, cmask) > 0;
+    if (covers) {
+        for (i = 0; i < n; i++) /* scored with the others, ranked through their summary */
+            smask[i] = mask[i] | cmask[i];
+    } else {
+        memcpy(smask, mask, n);
+    }
     if (mode != MN_MODE_VECTOR && terms->n) {
         mn__bm25_score_all(p->bm, terms->v, terms->n, kw);
         for (i = 0; i < n; i++)
-            if (mask[i] && kw[i] > max_kw)
+            if (smask[i] && kw[i] > max_kw)
                 max_kw = kw[i];
     }
     if (mode != MN_MODE_KEYWORD)
-        mn__vecset_score_all(&p->vecs, qvec, mask, vec);
+        mn__vecset_score_all(&p->vecs, qvec, smask, vec);
     if (mode == MN_MODE_KEYWORD) {
         for (i = 0; i < n; i++)
-            fused[i] = mask[i] && kw[i] > 0 ? kw[i] / max_kw : MN_FUSE_NONE;
+            fused[i] = smask[i] && kw[i] > 0 ? kw[i] / max_kw : MN_FUSE_NONE;
     } else if (mode == MN_MODE_VECTOR) {
         for (i = 0; i < n; i++)
-            fused[i] = mask[i] && vec[i] > -1.5f ? vec[i] : MN_FUSE_NONE;
+            fused[i] = smask[i] && vec[i] > -1.5f ? vec[i] : MN_FUSE_NONE;
     } else {
         if (max_kw > 0)
             for (i = 0; i < n; i++)
                 kw[i] /= max_kw;
         if (db->rank.rrf_c > 0) {
-            if ((rc = mn__fuse_rrf_dense(kw, vec, mask, n, db->rank.rrf_c, fused)) != MN_OK)
+            if ((rc = mn__fuse_rrf_dense(kw, vec, smask, n, db->rank.rrf_c, fused)) != MN_OK)
                 goto cleanup;
             for (i = 0; i < n; i++) /* neighbour and role stages expect 0..~1 scores */
                 if (fused[i] > MN_FUSE_NONE)
                     fused[i] *= db->rank.rrf_c / 2;
         } else {
-            mn__fuse_blend_dense(kw, vec, mask, n, db->rank.w_keyword, db->rank.min_vec,
+            mn__fuse_blend_dense(kw, vec, smask, n, db->rank.w_keyword, db->rank.min_vec,
                                  fused);
         }
     }
     for (i = 0; i < terms->n && i < MAX_QKEYS; i++)
         qkeys[i] = mn__term_key(&terms->v[i]);
+    if (covers)
+        lift_summaries(p, mask, cmask, fused);
     push_ranked(db, p, mask, fused, mode, qkeys, MN_MIN(terms->n, MAX_QKEYS), asker_role,
                 &top);
     mn__topk_sort(&top);
@@ -221,6 +277,8 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
 cleanup:
     mn__topk_release(&top);
     mn__free(mask);
+    mn__free(cmask);
+    mn__free(smask);
     mn__free(kw);
     mn__free(vec);
     mn__free(fused);

@@ -140,6 +140,11 @@ for (const [p, ops] of Object.entries(openapi.paths))
       return r.status === 200 && r.json.deleted === 1 && after.json.total === 2;
     },
     exportUser: async () => { const r = await b('GET', '/v1/users/shared/export'); return r.status === 404 && !r.text.includes('acme'); },
+    compactUser: async () => {
+      const r = await b('POST', '/v1/users/shared/compact', { body: { keep_recent: -1, min_cluster: 2 } });
+      const after = await a('GET', '/v1/users/shared/memories');
+      return r.status === 200 && r.json.active_before <= 1 && after.json.total === 2; // B's own only
+    },
     importMemories: async () => {
       const line = JSON.stringify({ user_id: 'shared', text: 'globex import delta', id: ida }) + '\n';
       const r = await b('POST', '/v1/import', { raw: line, headers: { 'Content-Type': 'application/x-ndjson' } });
