@@ -206,7 +206,10 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     if (rq->offloaded) /* called again after the worker resumed us */
         return atomic_load(&rq->done) ? queue(rq) : MHD_YES;
     mn__guard_request_read(conn); /* all of it came: no time limit while it runs */
-    if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big && srv->workers) {
+    /* Once stopping, the workers may be going away: the dispatcher answers 503 inline. A
+     * request counted in n_active before that keeps them alive (wait_in_flight). */
+    if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big && srv->workers &&
+        !atomic_load(&srv->stopping)) {
         /* Suspend before handing over: the worker may resume us at once. */
         rq->offloaded = true;
         MHD_suspend_connection(conn);
