@@ -389,7 +389,8 @@ int mn_compact(mn_db *db, const mn_compact_opts *o, mn_compact_stats *out, mn_er
     if (rc)
         goto cleanup;
     st.active_before = s.active;
-    qsort(s.rows, s.n, sizeof *s.rows, by_time);
+    if (s.n) /* NULL rows when there are none: qsort wants a valid pointer */
+        qsort(s.rows, s.n, sizeof *s.rows, by_time);
     keep = o->keep_recent < 0 ? 0 : o->keep_recent ? (size_t)o->keep_recent : DEF_KEEP;
     n = s.n > keep ? s.n - keep : 0; /* the newest stay raw: the conversation goes on */
     st.n_candidates = (int64_t)n;
@@ -398,7 +399,8 @@ int mn_compact(mn_db *db, const mn_compact_opts *o, mn_compact_stats *out, mn_er
         rc = mn__err_set(err, rc, NULL, "out of memory grouping messages");
         goto cleanup;
     }
-    qsort(s.rows, n, sizeof *s.rows, by_group);
+    if (n)
+        qsort(s.rows, n, sizeof *s.rows, by_group);
     cc.min_size = (size_t)(o->min_cluster ? o->min_cluster : DEF_MIN);
     cc.max_size = (size_t)(o->max_cluster ? o->max_cluster : DEF_MAX);
     cc.min_similarity = o->min_similarity > 0 ? o->min_similarity : DEF_SIM;
