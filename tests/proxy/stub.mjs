@@ -2,6 +2,7 @@
 // records every request it receives and answers /v1/chat/completions (JSON or a stream of
 // server-sent events) and /v1/models. The model name picks the behaviour:
 //   fail-429, fail-500   an error with that status and OpenAI's error body
+//   hang                 no answer at all
 //   gated                a stream that sends two chunks, waits for stub.openGate(), then
 //                        trickles the rest (one chunk every 30 ms)
 //   anything else        "Echo: <last user message>" (streamed in pieces when asked)
@@ -61,6 +62,10 @@ export async function startStub() {
       if (model === 'fail-500') {
         res.writeHead(500, { 'Content-Type': 'application/json' });
         res.end(JSON.stringify({ error: { message: 'The stub had an error while processing your request', type: 'server_error' } }));
+        return;
+      }
+      if (model === 'hang') { // answers nothing until the client gives up (15 s at most)
+        setTimeout(() => { if (!res.destroyed) res.destroy(); }, 15000);
         return;
       }
       const reply = `Echo: ${lastUserText(body.messages)}`;
