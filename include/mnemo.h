@@ -491,6 +491,8 @@ typedef struct mn_db_stats {
     int64_t file_bytes;       /* size of the store file, 0 when unknown */
     int64_t n_embeds;         /* texts embedded by this process (adds, searches, mn_embed) */
     int64_t embed_ns;         /* time spent in the embedder for them */
+    int64_t n_embedded_background; /* vectors stored by the background embedder (remote) */
+    int64_t n_embed_failures; /* its failed batches: the memories stay pending, retried */
 } mn_db_stats;
 
 MN_EXTERN int mn_db_stats_get(mn_db *db, mn_db_stats *out, mn_err *err);

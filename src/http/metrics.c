@@ -197,5 +197,14 @@ int mn__metrics_render(mn__hsrv *srv, mn__buf *b)
         (long long)st.n_committed_ops, (double)st.embed_ns / 1e9,
         (unsigned long long)st.n_embeds, atomic_load(&srv->n_active),
         atomic_load(&srv->dev_mode) ? 1 : 0, (double)(mn__now_ms() - m->start_ms) / 1e3);
+    if (!rc) /* remote embedders (docs/PROVIDERS.md) */
+        rc = mn__buf_printf(
+            b,
+            "# HELP mnemo_embed_background_total Vectors stored by the background embedder.\n"
+            "# TYPE mnemo_embed_background_total counter\nmnemo_embed_background_total %lld\n"
+            "# HELP mnemo_embed_failures_total Failed background embedding batches (the "
+            "memories stay pending and are retried).\n"
+            "# TYPE mnemo_embed_failures_total counter\nmnemo_embed_failures_total %lld\n",
+            (long long)st.n_embedded_background, (long long)st.n_embed_failures);
     return rc ? rc : cluster_metrics(srv, b);
 }

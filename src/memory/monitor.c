@@ -57,6 +57,12 @@ int mn_db_stats_get(mn_db *db, mn_db_stats *out, mn_err *err)
     out->memory_bytes = mn__alloc_live_bytes();
     out->n_embeds = atomic_load(&n_embeds);
     out->embed_ns = atomic_load(&embed_ns);
+    {
+        mn__ewk_stats es; /* remote embedders: embed_worker.c */
+        mn__ewk_stats_get(db, &es);
+        out->n_embedded_background = es.n_embedded;
+        out->n_embed_failures = es.n_failures;
+    }
     pthread_mutex_lock(&db->mu);
     out->n_partitions = db->n_parts;
     out->partition_bytes = db->parts_bytes;

@@ -113,6 +113,9 @@ try {
     check(`${mode}: embedded once the provider answers well`, await allEmbedded(s, 'carol', r.json.ids));
     check(`${mode}: the log names the problem`, s.stderr.includes(word), s.stderr.slice(-800));
   }
+  const metrics = (await request(s.base, 'GET', '/metrics')).text;
+  const mv = (name) => Number((new RegExp(`^${name} (\\d+)`, 'm').exec(metrics) || [])[1]);
+  check('metrics count background vectors and failed batches', mv('mnemo_embed_background_total') >= 6 && mv('mnemo_embed_failures_total') >= 2, metrics.split('\n').filter((l) => /embed/.test(l)).join('\n'));
   // the same problems seen directly: /v1/embeddings serves the configured embedder
   await stub.control({ reset: true, dim: DIM, mode: 'wrongdim', times: -1 });
   r = await request(s.base, 'POST', '/v1/embeddings', { body: { input: 'hello' } });
