@@ -30,17 +30,43 @@ static void read_cpu_model(char *out, size_t cap)
     fclose(f);
 }
 
-/* Short commit of the working tree, "unknown" outside git. */
+/* Short commit of the working tree, "unknown" outside git; "+ local changes" when the
+ * library sources differ from it, since then the commit alone does not say what ran. */
 static void read_commit(char *out, size_t cap)
 {
     FILE *p = popen("git rev-parse --short HEAD 2>/dev/null", "r");
+    char line[256];
+    bool dirty = false;
     snprintf(out, cap, "unknown");
     if (!p)
         return;
     if (fgets(out, (int)cap, p))
         out[strcspn(out, "\r\n")] = '\0';
-    if (pclose(p) != 0 || !out[0])
+    if (pclose(p) != 0 || !out[0]) {
         snprintf(out, cap, "unknown");
+        return;
+    }
+    p = popen("git status --porcelain -- src include 2>/dev/null", "r");
+    if (!p)
+        return;
+    while (fgets(line, sizeof line, p))
+        dirty = true;
+    pclose(p);
+    if (dirty) {
+        size_t n = strlen(out);
+        snprintf(out + n, cap - n, " + local changes in src/ or include/");
+    }
+}
+
+static void read_load(char *out, size_t cap)
+{
+    FILE *f = fopen("/proc/loadavg", "r");
+    double one;
+    snprintf(out, cap, "unknown");
+    if (f && fscanf(f, "%lf", &one) == 1)
+        snprintf(out, cap, "%.2f", one);
+    if (f)
+        fclose(f);
 }
 
 static int cmp_double(const void *a, const void *b)
@@ -83,7 +109,7 @@ static size_t count_cat(const bt_dataset *ds, int cat)
 
 static void write_header(FILE *f, const bt_report_cfg *cfg, const bt_run *runs, size_t n_runs)
 {
-    char date[64], cpu[256], commit[64], limit[32];
+    char date[64], cpu[256], commit[96], limit[32], load[32];
     time_t now = time(NULL);
     struct tm tm;
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
@@ -93,6 +119,7 @@ static void write_header(FILE *f, const bt_report_cfg *cfg, const bt_run *runs, 
     strftime(date, sizeof date, "%Y-%m-%d %H:%M UTC", &tm);
     read_cpu_model(cpu, sizeof cpu);
     read_commit(commit, sizeof commit);
+    read_load(load, sizeof load);
     if (cfg->limit)
         snprintf(limit, sizeof limit, "%zu", cfg->limit);
     else
@@ -103,7 +130,8 @@ static void write_header(FILE *f, const bt_report_cfg *cfg, const bt_run *runs, 
                "source in `bench/retrieval/`.\n\n");
     fprintf(f, "- date: %s\n", date);
     fprintf(f, "- commit: %s\n", commit);
-    fprintf(f, "- machine: %s, %ld cores\n", cpu, cores);
+    fprintf(f, "- machine: %s, %ld cores, load average %s at the end (other work on the "
+               "machine inflates latencies)\n", cpu, cores, load);
     fprintf(f, "- config: datasets `%s`, question limit %s, k = %d, data `%s`, "
                "one SQLite database per dataset (synchronous=NORMAL)%s\n",
             cfg->dataset, limit, BT_K, cfg->data_dir,
