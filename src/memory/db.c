@@ -268,8 +268,8 @@ void mn_db_close(mn_db *db)
         return;
     atomic_store(&db->closing, 1); /* provider calls in flight give up */
     mn__xq_stop(db);
-    mn__ewk_stop(db);
     mn__jobs_stop(db); /* a running job finishes first: it uses the store */
+    mn__ewk_stop(db);  /* after the threads that may kick it (jobs, extraction) */
     if (db->store)
         db->sops->close(db->store);
     mn__qcache_free(db->qcache);
