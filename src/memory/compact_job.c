@@ -24,8 +24,9 @@ int mn__job_compact(mn_db *db, const mn__job *j, mn_err *err)
     return rc;
 }
 
-/* Active messages of a loaded partition; -1 when it is not loaded (no cheap count). */
-static long active_messages(mn_db *db, const mn__pkey *k)
+/* Active messages of a loaded partition, or a number under `enough` when it has fewer
+ * rows than that; -1 when it is not loaded (no cheap count). */
+static long active_messages(mn_db *db, const mn__pkey *k, long enough)
 {
     mn__part *p = mn__part_peek(db, k);
     long n = 0;
@@ -33,10 +34,15 @@ static long active_messages(mn_db *db, const mn__pkey *k)
     if (!p)
         return -1;
     pthread_rwlock_rdlock(&p->lock);
-    if (p->load_rc) /* the read lock waited for a load in progress */
+    if (p->load_rc) { /* the read lock waited for a load in progress */
         n = -1;
-    for (i = 0; n >= 0 && i < p->n; i++)
-        n += p->alive[i] && p->status[i] == MN_STATUS_ACTIVE && p->kind[i] == MN_KIND_MESSAGE;
+    } else if ((long)p->n_alive < enough) {
+        n = (long)p->n_alive; /* the usual case: too few rows to need a look at them */
+    } else {
+        for (i = 0; i < p->n; i++)
+            n += p->alive[i] && p->status[i] == MN_STATUS_ACTIVE &&
+                 p->kind[i] == MN_KIND_MESSAGE;
+    }
     pthread_rwlock_unlock(&p->lock);
     mn__part_release(db, p);
     return n;
@@ -52,7 +58,7 @@ void mn__compact_trigger(mn_db *db, const mn__pkey *k)
     void *last;
     if (db->opts.compact_threshold <= 0 || !db->jobs || k->scope != MN_SCOPE_USER)
         return;
-    n = active_messages(db, k);
+    n = active_messages(db, k, db->opts.compact_threshold);
     if (n < db->opts.compact_threshold)
         return;
     len = snprintf(key, sizeof key, "t\x1f%s\x1f%s", k->tenant, k->user_id);
