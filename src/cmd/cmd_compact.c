@@ -74,9 +74,13 @@ int cmd_compact(int argc, char **argv)
     if (rc) {
         rc = cli_fail("compaction failed", rc, &err);
     } else if (cli_flag(opts, "json")) {
-        printf("{\"user_id\":\"%s\",\"active_before\":%lld,\"active_after\":%lld,"
+        const char *c;
+        printf("{\"user_id\":\"");
+        for (c = co.user_id; *c; c++) /* ids have no control characters: quote and backslash */
+            printf(*c == '"' || *c == '\\' ? "\\%c" : "%c", *c);
+        printf("\",\"active_before\":%lld,\"active_after\":%lld,"
                "\"summaries\":%lld,\"archived\":%lld,\"dry_run\":%s,\"duration_ms\":%lld}\n",
-               co.user_id, (long long)st.active_before, (long long)st.active_after,
+               (long long)st.active_before, (long long)st.active_after,
                (long long)st.n_clusters, (long long)st.n_archived, co.dry_run ? "true" : "false",
                (long long)st.duration_ms);
     } else {
