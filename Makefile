@@ -139,6 +139,18 @@ $(O)/bench/retrieval: $(RETRIEVAL_SRC) $(wildcard bench/retrieval/*.h) $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(RETRIEVAL_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
 
+# The context bench (mn_context_build on LoCoMo dev) reuses the retrieval harness's loader.
+.PHONY: bench-context
+bench-context: deps all
+	$(MAKE) $(O)/bench/context
+	$(O)/bench/context --verify --out bench/results/context.md
+
+CONTEXT_BENCH_SRC := bench/context/context.c bench/retrieval/data.c \
+  bench/retrieval/locomo.c bench/retrieval/util.c
+$(O)/bench/context: $(CONTEXT_BENCH_SRC) bench/retrieval/bench.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(CONTEXT_BENCH_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
+
 check-style:
 	sh scripts/check-style
 

@@ -587,9 +587,9 @@ typedef struct mn_context_opts {
     int max_tokens;         /* budget of the whole prompt block, 1..MN_CONTEXT_MAX_TOKENS;
                                init: 1000 */
     int k;                  /* search candidates per kind, 1..MN_MAX_K; init: 20 */
-    double min_score;       /* relevance threshold: searched memories scoring below are
-                               left out; init: the default measured in docs/CONTEXT.md;
-                               0: keep every hit */
+    double min_score;       /* relevance threshold: memories whose relevance to the
+                               question (mn_context_item.relevance) is below are left out;
+                               init: the default measured in docs/CONTEXT.md; 0: keep all */
     unsigned include;       /* MN_CONTEXT_* mask; init: MN_CONTEXT_ALL; 0: same */
     const char *model;      /* chat model the block is for: picks the BPE encoding
                                (cl100k_base, o200k_base); NULL: cl100k_base; unknown: a
@@ -609,6 +609,8 @@ typedef struct mn_context_item {
     int64_t created_at_ms;
     const char *text;           /* the memory's text as stored */
     size_t n_tokens;            /* tokens of its line in the block */
+    double relevance;           /* absolute relevance to the question in [0, 1], compared
+                                   with min_score; 0 for items not ranked by the question */
 } mn_context_item;
 
 /* A built context. Owned by the caller; free with mn_context_free. Not shared between

@@ -4,6 +4,7 @@
 #ifndef MN_CONTEXT_H
 #define MN_CONTEXT_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../core/core.h"
@@ -85,5 +86,68 @@ int mn__bpe_count_or_estimate(const mn__bpe *bpe, const char *text, size_t len,
 size_t mn__chat_overhead(size_t n_messages, size_t n_names);
 
 /* ==== end of token counting ============================================================== */
+
+/* ==== prompt assembly (ctx_*.c, docs/CONTEXT.md) ==========================================
+ * Pure layout of a context under a token budget: the engine (src/memory/context_build.c)
+ * runs the searches and hands over plain items; nothing here reads the store or the
+ * partitions. */
+
+/* One candidate memory; every pointer is borrowed for the call. */
+typedef struct mn__ctx_item {
+    mn_id id;
+    mn_kind kind;
+    mn_scope scope;
+    double score;          /* the search's ranking score: orders the candidates */
+    double relevance;      /* absolute relevance to the question in [0, 1]: the threshold
+                              applies to it (score would not do: it is normalised per query,
+                              so the best hit of any question looks relevant) */
+    bool ranked;           /* found by the question's search; false: listed */
+    int64_t created_at_ms;
+    const char *text;      /* as stored; newlines and controls are flattened in the line */
+    const char *speaker;   /* shown as "Caroline: text"; NULL: none */
+    const mn_id *sources;  /* summaries: the messages they stand in for */
+    size_t n_sources;
+} mn__ctx_item;
+
+typedef struct mn__ctx_req {
+    const char *query;           /* the current question */
+    size_t max_tokens;           /* budget of the whole block, >= 1 */
+    const mn__bpe *bpe;          /* exact counts with this table; NULL: mn__bpe_estimate */
+    const char *encoding;        /* reported name (static): "cl100k_base", "estimate", ... */
+    unsigned include;            /* MN_CONTEXT_* mask; 0: all */
+    double min_score;            /* items of every kind but preference with a relevance
+                                    below are out */
+    const mn__ctx_item *items;
+    size_t n_items;
+} mn__ctx_req;
+
+/* Default relevance threshold of mn_context_opts.min_score, chosen on the LoCoMo dev data
+ * (bench/context, bench/results/context.md, docs/CONTEXT.md). */
+#define MN__CTX_MIN_SCORE 0.35
+/* Share of min_score each further candidate needs once the best one reached min_score. */
+#define MN__CTX_FLOOR_SHARE 0.5
+
+/* Selects and lays out the items (priority, relevance threshold, duplicates, summaries in
+ * place of their sources, budget: docs/CONTEXT.md) into a new context. The block's exact
+ * count never exceeds max_tokens. *out is owned by the caller: mn_context_free. Errors:
+ * MN_EINVAL (no question, zero budget), MN_ETOOBIG (the question alone is over the budget),
+ * MN_ENOMEM. */
+int mn__ctx_assemble(const mn__ctx_req *req, mn_context **out, mn_err *err);
+
+/* Near-duplicate check of two texts (ctx_dedupe.c): equal after folding case, punctuation
+ * and spaces, or word sets with a Jaccard similarity of at least MN__CTX_NEAR_DUP when both
+ * have MN__CTX_NEAR_DUP_MIN_WORDS words or more. */
+#define MN__CTX_NEAR_DUP 0.85
+#define MN__CTX_NEAR_DUP_MIN_WORDS 5
+typedef struct mn__ctx_sig {
+    uint64_t whole;        /* hash of the folded text */
+    uint64_t *words;       /* sorted distinct word hashes */
+    size_t n_words;
+} mn__ctx_sig;
+/* Signature of text[0..len); words allocated in a. MN_ENOMEM only. */
+int mn__ctx_sig_make(mn__arena *a, const char *text, size_t len, mn__ctx_sig *out);
+bool mn__ctx_sig_near(const mn__ctx_sig *x, const mn__ctx_sig *y);
+
+/* ==== end of prompt assembly ============================================================= */
 
 #endif /* MN_CONTEXT_H */

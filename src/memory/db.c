@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../context/context.h"
 #include "../index/index.h"
 #include "memory_int.h"
 
@@ -286,6 +287,7 @@ void mn_db_close(mn_db *db)
     pthread_mutex_destroy(&db->mu);
     pthread_mutex_destroy(&db->tok_mu);
     pthread_mutex_destroy(&db->bpe_mu);
+    mn__bpe_close(db->bpe_o200k);
     pthread_mutex_destroy(&db->compact_mu);
     mn__hmap_release(&db->compacting);
     mn__free(db);

@@ -106,6 +106,8 @@ struct mn_db {
     pthread_mutex_t bpe_mu;
     struct mn__bpe *bpe;      /* token counter for summaries, opened on first use */
     bool bpe_tried;
+    struct mn__bpe *bpe_o200k; /* context_build.c: o200k_base, opened on first use (bpe_mu) */
+    bool bpe_o200k_tried;
     struct mn__xq *xq;        /* LLM extraction queue (extract.c); NULL unless extract=llm */
     pthread_mutex_t compact_mu;
     mn__hmap compacting;      /* partition key -> 1 while a compaction runs on it */
