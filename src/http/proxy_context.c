@@ -1,5 +1,6 @@
-/* proxy_context.c - the memory block the proxy injects: the context of the last user
- * message, as the text of a system message. */
+/* proxy_context.c - the memory block the proxy injects: the library's context of the last
+ * user message, without its question section (the question is already the conversation's
+ * last message), as the text of a system message. */
 #include <string.h>
 
 #include "http_int.h"
@@ -8,36 +9,34 @@ int mn__proxy_context(mn_db *db, const char *tenant, const char *user, const cha
                       const char *model, int max_tokens, char **out_block, int *out_items,
                       mn_err *err)
 {
-    mn_search_opts so;
-    mn_results *res = NULL;
-    mn__buf b;
-    size_t i;
+    mn_context_opts o;
+    mn_context *c = NULL;
     int rc;
-    (void)model;
-    (void)max_tokens;
+
     *out_block = NULL;
     *out_items = 0;
-    mn_search_opts_init(&so);
-    so.filter.tenant = tenant;
-    so.filter.user_id = user;
-    so.query = query;
-    so.k = 8;
-    rc = mn_search(db, &so, &res, err);
+    mn_context_opts_init(&o);
+    o.tenant = tenant;
+    o.user_id = user;
+    o.query = query;
+    o.max_tokens = max_tokens;
+    o.model = model && *model ? model : NULL;
+    rc = mn_context_build(db, &o, &c, err);
+    if (rc == MN_ETOOBIG) {
+        /* The question alone fills the budget: nothing would fit beside it. The chat goes
+         * on without memory, and the exchange is still stored. */
+        mn__err_clear(err);
+        return MN_OK;
+    }
     if (rc)
         return rc;
-    mn__buf_init(&b, 0);
-    if (res->n)
-        rc = mn__buf_puts(&b, "Relevant memories:\n");
-    for (i = 0; !rc && i < res->n; i++) {
-        char t[32];
-        mn_time_format(res->hits[i].mem.created_at_ms, t);
-        rc = mn__buf_printf(&b, "- [%.10s] %s\n", t, res->hits[i].mem.text);
+    if (c->memories_len) {
+        *out_block = mn__strndup(c->memories, c->memories_len);
+        if (!*out_block)
+            rc = mn__err_set(err, MN_ENOMEM, NULL, "out of memory copying the context");
+        else
+            *out_items = (int)c->n_items;
     }
-    if (!rc && b.len) {
-        *out_items = (int)res->n;
-        *out_block = mn__buf_take(&b, &i);
-    }
-    mn_results_free(res);
-    mn__buf_release(&b);
-    return rc ? mn__err_set(err, rc, NULL, "out of memory building the context") : MN_OK;
+    mn_context_free(c);
+    return rc;
 }

@@ -70,12 +70,19 @@ static const tool tools[] = {
      "\"query\":{\"type\":\"string\",\"minLength\":1,\"description\":\"the question to "
      "answer\"},"
      "\"max_tokens\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":1000000,"
-     "\"description\":\"token budget of the block (default @T@)\"},"
-     "\"model\":{\"type\":\"string\",\"description\":\"model whose tokenizer counts the "
-     "budget, e.g. gpt-4o\"},"
-     "\"k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":@K@,\"description\":\"most "
-     "memories to consider\"},"
-     "\"min_score\":{\"type\":\"number\",\"description\":\"relevance threshold\"}",
+     "\"description\":\"token budget of the whole block, question included (default "
+     "@T@)\"},"
+     "\"model\":{\"type\":\"string\",\"description\":\"chat model the block is for: its "
+     "tokenizer counts the budget, e.g. gpt-4o\"},"
+     "\"k\":{\"type\":\"integer\",\"minimum\":1,\"maximum\":@K@,\"description\":\"search "
+     "candidates per kind\"},"
+     "\"min_score\":{\"type\":\"number\",\"minimum\":0,\"description\":\"relevance "
+     "threshold (default: the measured one; 0 keeps every hit)\"},"
+     "\"include\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"enum\":[\"preferences\","
+     "\"facts\",\"memories\",\"summaries\",\"system\"]},\"description\":\"sections to "
+     "fill (default: all)\"},"
+     "\"session_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"only this "
+     "conversation\"}",
      "\"query\"", true, false, true, t_context},
     {"list_memories", "List memories",
      "List the user's memories, newest first, a page at a time; pass next_after back as "
@@ -522,62 +529,64 @@ static int t_forget(mn__mcp *m, const char *user, const cJSON *args, cJSON **out
 static int t_context(mn__mcp *m, const char *user, const cJSON *args, cJSON **out, char *msg,
                      size_t cap)
 {
-    mn_search_opts so;
-    mn_results *res = NULL;
+    static const struct {
+        const char *name;
+        unsigned bit;
+    } sections[] = {{"preferences", MN_CONTEXT_PREFERENCES}, {"facts", MN_CONTEXT_FACTS},
+                    {"memories", MN_CONTEXT_MEMORIES},       {"summaries", MN_CONTEXT_SUMMARIES},
+                    {"system", MN_CONTEXT_SYSTEM}};
+    mn_context_opts o;
+    mn_context *c = NULL;
     const cJSON *k = arg(args, "k"), *ms = arg(args, "min_score"), *mt = arg(args, "max_tokens");
-    long long budget = mt ? (long long)mt->valuedouble : m->cfg.default_tokens;
-    mn__buf b;
+    const cJSON *inc = arg(args, "include"), *it;
+    cJSON *structured = NULL;
+    char *json = NULL;
+    size_t len = 0, i;
     mn_err err;
-    jb j = {NULL, false};
-    cJSON *items;
-    size_t i;
     int rc;
 
-    mn_search_opts_init(&so);
-    so.filter.tenant = m->cfg.tenant;
-    so.filter.user_id = user;
-    so.query = arg_str(args, "query");
-    so.k = k ? (int)k->valuedouble : 10;
+    mn_context_opts_init(&o);
+    o.tenant = m->cfg.tenant;
+    o.user_id = user;
+    o.query = arg_str(args, "query");
+    o.max_tokens = (int)(mt ? (long long)mt->valuedouble : m->cfg.default_tokens);
+    o.model = arg_str(args, "model");
+    o.session_id = arg_str(args, "session_id");
+    if (k)
+        o.k = (int)k->valuedouble;
     if (ms)
-        so.min_score = ms->valuedouble;
-    rc = mn_search(m->db, &so, &res, &err);
+        o.min_score = ms->valuedouble;
+    if (inc) {
+        o.include = 0;
+        for (it = inc->child; it; it = it->next)
+            for (i = 0; i < MN_ARRAY_LEN(sections); i++)
+                if (!strcmp(it->valuestring, sections[i].name))
+                    o.include |= sections[i].bit;
+        if (!o.include) {
+            snprintf(msg, cap, "argument 'include' is empty: name at least one section");
+            return MN_EINVAL;
+        }
+    }
+    rc = mn_context_build(m->db, &o, &c, &err);
     if (rc)
         return lib_error(rc, &err, "cannot build the context", msg, cap);
-    /* Until the context builder of the library is in: the best matches with their dates,
-     * within the budget at about four bytes a token. */
-    mn__buf_init(&b, (size_t)budget * 4);
-    j.o = cJSON_CreateObject();
-    items = cJSON_CreateArray();
-    rc = res->n ? mn__buf_puts(&b, "Relevant memories:\n") : MN_OK;
-    for (i = 0; !rc && i < res->n && items; i++) {
-        char t[32];
-        size_t len = b.len;
-        mn_time_format(res->hits[i].mem.created_at_ms, t);
-        if (mn__buf_printf(&b, "- [%.10s] %s\n", t, res->hits[i].mem.text)) {
-            b.len = len;
-            break;
-        }
-        if (!cJSON_AddItemToArray(items, memory_json(&res->hits[i].mem, &res->hits[i])))
-            j.oom = true;
+    rc = mn_context_json(c, &json, &len, &err);
+    if (rc) {
+        mn_context_free(c);
+        return rc == MN_ENOMEM ? rc : lib_error(rc, &err, "cannot build the context", msg, cap);
     }
-    if (!j.o || !items)
-        j.oom = true;
-    else {
-        put_str(&j, "user_id", user);
-        put_str(&j, "block", b.len ? b.data : "");
-        put_item(&j, "items", items);
-        items = NULL;
-        put_num(&j, "max_tokens", (double)budget);
-    }
-    cJSON_Delete(items);
-    mn_results_free(res);
-    if (j.oom) {
-        mn__buf_release(&b);
-        cJSON_Delete(j.o);
+    structured = cJSON_ParseWithLength(json, len);
+    mn_free(json);
+    if (!structured) {
+        mn_context_free(c);
         return MN_ENOMEM;
     }
-    *out = result(m, j.o, b.len ? b.data : "No relevant memories.", false);
-    mn__buf_release(&b);
+    /* The agent has the question already: the text is what it did not know. */
+    *out = result(m, structured, c->memories_len ? c->memories
+                                                 : "No memory of this user is relevant to "
+                                                   "the question.",
+                  false);
+    mn_context_free(c);
     return *out ? MN_OK : MN_ENOMEM;
 }
 

@@ -72,8 +72,14 @@ async function connect(args) {
   const sb = await client.callTool({ name: 'search_memory', arguments: { query: 'sister', user_id: 'bob' } });
   check('user_id selects another user', sb.structuredContent?.memories?.[0]?.text === 'My sister lives in Lisbon', text(sb));
 
-  const c = await client.callTool({ name: 'get_context', arguments: { query: 'Can I eat a peanut butter sandwich?', max_tokens: 300 } });
+  const c = await client.callTool({ name: 'get_context', arguments: { query: 'Am I allergic to any food like peanuts?', max_tokens: 300 } });
   check('get_context returns a prompt block with the relevant memory', !c.isError && /allergic to peanuts/.test(text(c)), text(c));
+  const cs = c.structuredContent || {};
+  check('get_context\'s structured result has the items with ids and the token count within the budget',
+    cs.items?.some((i) => i.id === a1.structuredContent.id) && cs.tokens?.used > 0 && cs.tokens.used <= 300 && cs.tokens.budget === 300 &&
+    /Current question:/.test(cs.prompt) && !/Current question:/.test(text(c)), JSON.stringify(cs).slice(0, 600));
+  const tiny = await client.callTool({ name: 'get_context', arguments: { query: 'Can I eat a peanut butter sandwich?', max_tokens: 3 } });
+  check('a budget the question alone does not fit is a tool error saying so', tiny.isError === true && /max_tokens|budget/.test(text(tiny)), text(tiny));
 
   const l = await client.callTool({ name: 'list_memories', arguments: { limit: 1 } });
   check('list_memories pages newest first', !l.isError && l.structuredContent?.total === 2 && l.structuredContent.memories.length === 1 &&
