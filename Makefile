@@ -143,7 +143,7 @@ $(O)/bench/retrieval: $(RETRIEVAL_SRC) $(wildcard bench/retrieval/*.h) $(LIBA)
 .PHONY: bench-context
 bench-context: deps all
 	$(MAKE) $(O)/bench/context
-	$(O)/bench/context --verify --out bench/results/context.md
+	MNEMO_BENCH_COMMIT=$$(git rev-parse --short HEAD 2>/dev/null) $(O)/bench/context --verify --out bench/results/context.md
 
 CONTEXT_BENCH_SRC := bench/context/context.c bench/retrieval/data.c \
   bench/retrieval/locomo.c bench/retrieval/util.c

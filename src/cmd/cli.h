@@ -57,6 +57,7 @@ void cli_print_results(const mn_results *r, bool json, bool scores);
 
 int cmd_add(int argc, char **argv);
 int cmd_search(int argc, char **argv);
+int cmd_context(int argc, char **argv); /* cmd_context.c */
 int cmd_get(int argc, char **argv);
 int cmd_list(int argc, char **argv);
 int cmd_forget(int argc, char **argv);

@@ -44,6 +44,8 @@ int cmd_info(int argc, char **argv)
 static const cli_cmd *const commands[] = {
     &(const cli_cmd){"add", "Store one memory.", "", cmd_add},
     &(const cli_cmd){"search", "Find the memories that best match a query.", "", cmd_search},
+    &(const cli_cmd){"context", "Build the prompt context of a question under a token budget.", "",
+                     cmd_context},
     &(const cli_cmd){"get", "Show one memory.", "", cmd_get},
     &(const cli_cmd){"list", "List a user's memories, newest first.", "", cmd_list},
     &(const cli_cmd){"forget", "Delete one memory or everything about a user.", "", cmd_forget},

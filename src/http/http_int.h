@@ -194,6 +194,7 @@ int mn__h_users_list(mn__hreq *rq);
 int mn__h_user_forget(mn__hreq *rq);
 int mn__h_user_export(mn__hreq *rq);
 int mn__h_compact(mn__hreq *rq); /* h_compact.c */
+int mn__h_context(mn__hreq *rq); /* h_context.c */
 int mn__h_import(mn__hreq *rq);
 int mn__h_messages_add(mn__hreq *rq);
 int mn__h_memories_list(mn__hreq *rq);

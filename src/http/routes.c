@@ -37,6 +37,11 @@ const mn__route mn__routes[] = {
      "Compress the user's memories now: related messages are summarized and archived "
      "(still searchable with status=archived); {} takes the defaults (docs/COMPRESSION.md).",
      NULL, "CompactIn", 200, "Compacted", NULL, true},
+    {"POST", "/v1/users/{user}/context", mn__h_context, JSON, true, "buildContext", "memories",
+     "The memories that matter for a question, as a prompt block under a token budget (exact "
+     "BPE count), with the items, token counts and an OpenAI messages array "
+     "(docs/CONTEXT.md).",
+     NULL, "ContextIn", 200, "Context", NULL, false},
     {"GET", "/v1/users/{user}/export", mn__h_user_export, NONE, true, "exportUser", "users",
      "A user's memories as NDJSON, oldest first (the format POST /v1/import reads).", NULL,
      NULL, 200, NULL, "application/x-ndjson", false},
@@ -215,6 +220,29 @@ const mn__hschema mn__hschemas[] = {
      "\"candidates\":{\"type\":\"integer\"},\"summaries\":{\"type\":\"integer\"},"
      "\"archived\":{\"type\":\"integer\"},\"method\":{\"enum\":[\"extractive\",\"llm\"]},"
      "\"dry_run\":{\"type\":\"boolean\"},\"duration_ms\":{\"type\":\"integer\"}}}"},
+    {"ContextIn",
+     "{\"type\":\"object\",\"required\":[\"query\"],\"properties\":{\"query\":{"
+     "\"type\":\"string\",\"description\":\"the current question\"},\"max_tokens\":{"
+     "\"type\":\"integer\",\"description\":\"budget of the whole block (default 1000)\"},"
+     "\"k\":{\"type\":\"integer\",\"description\":\"search candidates per kind (default "
+     "20)\"},\"min_score\":{\"type\":\"number\",\"description\":\"relevance threshold, 0 "
+     "keeps all (default: docs/CONTEXT.md)\"},\"include\":{\"type\":\"array\",\"items\":{"
+     "\"enum\":[\"preferences\",\"facts\",\"memories\",\"summaries\",\"system\"]}},"
+     "\"model\":{\"type\":\"string\",\"description\":\"picks the tokenizer; unknown: "
+     "an estimate\"},\"session_id\":{\"type\":\"string\"}}}"},
+    {"Context",
+     "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"},"
+     "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+     "\"id\":{\"type\":\"integer\"},\"kind\":{\"type\":\"string\"},\"scope\":{"
+     "\"type\":\"string\"},\"section\":{\"enum\":[\"system\",\"preferences\",\"facts\","
+     "\"memories\",\"summaries\"]},\"score\":{\"type\":\"number\"},\"relevance\":{"
+     "\"type\":\"number\"},\"created_at\":{\"type\":\"string\"},\"tokens\":{\"type\":"
+     "\"integer\"},\"text\":{\"type\":\"string\"}}}},\"tokens\":{\"type\":\"object\","
+     "\"properties\":{\"used\":{\"type\":\"integer\"},\"budget\":{\"type\":\"integer\"},"
+     "\"estimated\":{\"type\":\"boolean\"},\"encoding\":{\"type\":\"string\"}}},"
+     "\"messages\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"
+     "\"role\":{\"type\":\"string\"},\"content\":{\"type\":\"string\"}}}},\"stats\":{"
+     "\"type\":\"object\"}}}"},
     {"Health", "{\"type\":\"object\",\"properties\":{\"status\":{\"type\":\"string\"}}}"},
     {NULL, NULL},
 };

@@ -169,9 +169,9 @@ static int list_standing(gather *g, mn_scope scope, mn_err *err)
  * matched), so it cannot say whether a question is about anything stored. The relevance is
  * absolute: the mean of the idf-weighted share of the question's terms that the memory
  * holds (terms the partition has never seen weigh the most) and the cosine of the vectors
- * (the share alone when the search ran without vectors). Measured against the cosine alone, the share alone and their
- * maximum on the LoCoMo dev data, the mean separates unrelated questions best
- * (docs/CONTEXT.md). */
+ * (the share alone when the search ran without vectors). Measured against the cosine
+ * alone, the share alone and their maximum on the LoCoMo dev data, the mean separates
+ * unrelated questions best (docs/CONTEXT.md). */
 
 #define MAX_QTERMS 64
 
@@ -257,11 +257,63 @@ static int coverage(mn__tok *tok, const qterms *q, const mn__ctx_item *it, mn__b
     return rc;
 }
 
+static double relevance_of(double cov, double cosine)
+{
+    /* keyword only (no embedder, or its model missing): the share stands alone */
+    if (cosine == NO_VECTOR)
+        return cov;
+    return 0.5 * cov + 0.5 * (cosine > 0 ? cosine : 0);
+}
+
+/* A summary is as relevant as the best of the messages it stands for: its text keeps a few
+ * of their sentences, often not the one the question is about. The archived messages are
+ * searched once and their relevance passed to the summaries that cite them. */
+static int lift_summaries(gather *g, mn__tok *tok, const qterms *q, mn__buf *scratch,
+                          mn_err *err)
+{
+    mn_search_opts so;
+    mn_results *r = NULL;
+    size_t i, j, s;
+    int rc;
+    mn_search_opts_init(&so);
+    so.filter.tenant = g->tenant;
+    so.filter.user_id = g->o->user_id;
+    so.filter.session_id = g->o->session_id;
+    so.filter.kinds = MN_KIND_BIT(MN_KIND_MESSAGE);
+    so.filter.statuses = MN_STATUS_BIT(MN_STATUS_ARCHIVED);
+    so.query = g->o->query;
+    so.k = g->o->k;
+    if ((rc = mn_search(g->db, &so, &r, err)))
+        return rc;
+    for (i = 0; i < r->n && rc == MN_OK; i++) {
+        const mn_hit *h = &r->hits[i];
+        mn__ctx_item tmp;
+        double cov = 0, rel;
+        memset(&tmp, 0, sizeof tmp);
+        tmp.text = h->mem.text;
+        tmp.speaker = speaker_of(g, &h->mem);
+        if ((rc = coverage(tok, q, &tmp, scratch, &cov)))
+            break;
+        rel = relevance_of(cov, r->mode == MN_MODE_KEYWORD ? NO_VECTOR : h->score_vector);
+        for (s = 0; s < g->n; s++) {
+            mn__ctx_item *it = &g->items[s];
+            if (it->kind != MN_KIND_SUMMARY || it->scope != MN_SCOPE_USER || !it->ranked ||
+                it->relevance >= rel)
+                continue;
+            for (j = 0; j < it->n_sources; j++)
+                if (it->sources[j] == h->mem.id)
+                    it->relevance = rel;
+        }
+    }
+    mn_results_free(r);
+    return rc == MN_ENOMEM ? mn__err_set(err, rc, NULL, "context: out of memory") : rc;
+}
+
 static int set_relevance(gather *g, mn_err *err)
 {
     mn__tok *tok = NULL;
     qterms q[2]; /* user scope, system scope */
-    bool have[2] = {false, false};
+    bool have[2] = {false, false}, summaries = false;
     mn__buf scratch;
     size_t i;
     int rc = MN_OK;
@@ -273,8 +325,7 @@ static int set_relevance(gather *g, mn_err *err)
     for (i = 0; i < g->n && rc == MN_OK; i++) {
         mn__ctx_item *it = &g->items[i];
         int s = it->scope == MN_SCOPE_SYSTEM;
-        double cov = 0, cos = g->cosine[i] > 0 ? g->cosine[i] : 0;
-        bool vec = g->cosine[i] != NO_VECTOR;
+        double cov = 0;
         if (!it->ranked)
             continue;
         if (!have[s]) {
@@ -284,9 +335,11 @@ static int set_relevance(gather *g, mn_err *err)
         }
         if ((rc = coverage(tok, &q[s], it, &scratch, &cov)))
             break;
-        /* keyword only (no embedder, or its model missing): the share stands alone */
-        it->relevance = vec ? 0.5 * cov + 0.5 * cos : cov;
+        it->relevance = relevance_of(cov, g->cosine[i]);
+        summaries |= it->kind == MN_KIND_SUMMARY && !s;
     }
+    if (rc == MN_OK && summaries)
+        rc = lift_summaries(g, tok, &q[0], &scratch, err);
     mn__tok_release(g->db, tok);
     mn__buf_release(&scratch);
     return rc == MN_ENOMEM ? mn__err_set(err, rc, NULL, "context: out of memory") : rc;

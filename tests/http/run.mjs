@@ -145,6 +145,10 @@ for (const [p, ops] of Object.entries(openapi.paths))
       const after = await a('GET', '/v1/users/shared/memories');
       return r.status === 200 && r.json.active_before <= 1 && after.json.total === 2; // B's own only
     },
+    buildContext: async () => {
+      const r = await b('POST', '/v1/users/shared/context', { body: { query: 'what is the secret plan alpha omega', min_score: 0 } });
+      return r.status === 200 && !r.text.includes('acme');
+    },
     importMemories: async () => {
       const line = JSON.stringify({ user_id: 'shared', text: 'globex import delta', id: ida }) + '\n';
       const r = await b('POST', '/v1/import', { raw: line, headers: { 'Content-Type': 'application/x-ndjson' } });

@@ -41,6 +41,10 @@ case $first in *peanuts*) ok "README example: peanut memory ranks first" ;;
 expect "search never returns another user's memories" 0 '' -- sh -c "! \"$BIN\" search --user alice --query peanuts --k 10 | grep -q snack"
 expect "search --json gives JSON lines with scores" 0 '^\{"score":[0-9.]+,.*"user_id":"alice"' -- "$BIN" search --user alice --query peanuts --json
 expect "keyword mode" 0 'peanuts' -- "$BIN" search --user alice --query peanuts --mode keyword
+expect "context holds the dated peanut memory" 0 '^- \[[0-9]+ [A-Z][a-z]+ [0-9]{4}\] I am allergic to peanuts$' -- "$BIN" context --user alice --query "Am I allergic to peanuts?"
+expect "context never holds another user's memories" 0 '' -- sh -c "! \"$BIN\" context --user alice --query 'peanuts' --min-score 0 | grep -q snack"
+expect "context --json has the token counts" 0 '"tokens":\{"used":[0-9]+,"budget":300,"estimated":false,"encoding":"cl100k_base"\}' -- "$BIN" context --user alice --query peanuts --max-tokens 300 --json
+expect "context with a budget below the question" 2 'question alone is' -- "$BIN" context --user alice --query "what food should I avoid" --max-tokens 3
 expect "get one memory" 0 'allergic' -- "$BIN" get --user alice --id 1
 expect "get of another user's id is not found" 1 'not found' -- "$BIN" get --user bob --id 1
 expect "list shows the count" 0 '\(5 of 5\)' -- "$BIN" list --user alice

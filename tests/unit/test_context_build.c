@@ -236,3 +236,49 @@ TEST(ctx_build_bad_options)
     mn_context_free(c);
     mn_db_close(db);
 }
+
+TEST(ctx_build_summary_as_relevant_as_its_sources)
+{
+    mn_db *db = open_db();
+    mn_memory_in m;
+    mn_memory_patch patch;
+    mn_id src[2];
+    mn_err err;
+    mn_context *c;
+    const mn_context_item *sum = NULL;
+    size_t i;
+    add_life(db, "fay");
+    mn_memory_in_init(&m);
+    m.user_id = "fay";
+    m.role = MN_ROLE_USER;
+    m.created_at_ms = T0 + 40 * DAY_MS;
+    m.text = "We drove to Porto in a rented convertible";
+    ASSERT_OK(mn_memory_add(db, &m, &src[0], &err), &err);
+    m.text = "The hotel in Porto had a rooftop swimming pool";
+    ASSERT_OK(mn_memory_add(db, &m, &src[1], &err), &err);
+    mn_memory_in_init(&m);
+    m.user_id = "fay";
+    m.kind = MN_KIND_SUMMARY;
+    m.created_at_ms = T0 + 40 * DAY_MS;
+    m.text = "17 June 2023: a trip with friends, driving north along the coast";
+    m.sources = src;
+    m.n_sources = 2;
+    ASSERT_OK(mn_memory_add(db, &m, NULL, &err), &err);
+    memset(&patch, 0, sizeof patch);
+    patch.status = MN_STATUS_ARCHIVED;
+    for (i = 0; i < 2; i++)
+        ASSERT_OK(mn_memory_update(db, NULL, "fay", src[i], &patch, &err), &err);
+    c = build(db, "fay", "Did the hotel have a rooftop swimming pool?", -1);
+    for (i = 0; i < c->n_items; i++) {
+        ASSERT(c->items[i].id != src[0] && c->items[i].id != src[1]); /* archived */
+        if (c->items[i].kind == MN_KIND_SUMMARY)
+            sum = &c->items[i];
+    }
+    if (!sum)
+        t_fail(__FILE__, __LINE__, "no summary in:\n%s", c->prompt);
+    ASSERT_EQ(sum->section, MN_SECTION_SUMMARIES);
+    ASSERT(sum->relevance >= 0.35); /* its own words do not say it: the pool message does */
+    ASSERT(strstr(c->prompt, "Summary of earlier conversations:\n- 17 June 2023: a trip"));
+    mn_context_free(c);
+    mn_db_close(db);
+}
