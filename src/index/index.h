@@ -119,4 +119,60 @@ int mn__fuse_rrf_dense(const float *kw, const float *vec, const uint8_t *mask, s
 int mn__fuse_rrf(const float *kw, const float *vec, const uint8_t *mask, size_t n, float c,
                  mn__topk *t);
 
+/* ---- HNSW graph (hnsw.c, docs/INDEX.md) ------------------------------------------------ */
+/* A hierarchical navigable small world graph over rows of a vector set: node ids are the
+ * set's row numbers and vectors are read from the set (never copied), so the set must be
+ * passed to every call and must not change between an insert and the searches that follow
+ * except by appending. Similarity is the dot product (rows are unit length: cosine).
+ * Thread rule: one writer (insert, delete) excludes everything else; searches on an
+ * unchanging graph may run in parallel, each with its own scratch. The same seed and the
+ * same sequence of calls give the same graph and the same results. */
+typedef struct mn__hnsw mn__hnsw;
+
+typedef struct mn__hnsw_opts {
+    int m;               /* links per node above level 0 (level 0 keeps 2m); 2..64, default 16 */
+    int ef_construction; /* candidates kept while linking a new node; default 200 */
+    uint64_t seed;       /* level draws come from a PRNG seeded with this */
+} mn__hnsw_opts;
+
+/* Per-search working memory, reusable across searches of one thread: zero it (or
+ * mn__hnsw_scratch_init) before first use and release it with mn__hnsw_scratch_release. */
+typedef struct mn__hnsw_scratch {
+    uint64_t *seen;
+    size_t seen_words;
+    struct mn__hnsw_hit *cand, *res;
+    size_t cand_cap, res_cap;
+} mn__hnsw_scratch;
+
+/* Row filter for searches: nonzero keeps the row. Called only on rows of the graph. */
+typedef int (*mn__hnsw_filter)(void *ctx, uint32_t row);
+
+void mn__hnsw_opts_init(mn__hnsw_opts *o);
+/* MN_EINVAL for dim <= 0 or options out of range, MN_ENOMEM. */
+int mn__hnsw_new(const mn__hnsw_opts *o, int dim, mn__hnsw **out);
+void mn__hnsw_free(mn__hnsw *h);
+/* Links row `row` of vs into the graph. A zero row (no vector) is left out and MN_OK is
+ * returned; a row already in the graph is unlinked and linked again (its vector changed);
+ * a deleted row comes back. MN_EINVAL for a row past vs->n or another dimension, MN_ENOMEM
+ * (the graph is unchanged). */
+int mn__hnsw_insert(mn__hnsw *h, const mn__vecset *vs, uint32_t row);
+/* Tombstones a row: it is no longer a result, its neighbours that linked to it are relinked
+ * among its own neighbours (repair), and it stays a waypoint for links that still lead to it.
+ * Unknown or deleted rows are ignored. Never fails. */
+void mn__hnsw_delete(mn__hnsw *h, const mn__vecset *vs, uint32_t row);
+/* The out->k best live rows passing filter (NULL: all) by similarity to q, searching with
+ * max(ef, out->k) candidates; out is reset first and left unsorted. scratch may be NULL
+ * (allocated for this call). MN_EINVAL for another dimension, MN_ENOMEM. */
+int mn__hnsw_search(const mn__hnsw *h, const mn__vecset *vs, const float *q, int ef,
+                    mn__hnsw_filter filter, void *ctx, mn__hnsw_scratch *scratch,
+                    mn__topk *out);
+void mn__hnsw_scratch_init(mn__hnsw_scratch *s);
+void mn__hnsw_scratch_release(mn__hnsw_scratch *s);
+bool mn__hnsw_contains(const mn__hnsw *h, uint32_t row); /* linked and not deleted */
+size_t mn__hnsw_count(const mn__hnsw *h);   /* live rows */
+size_t mn__hnsw_deleted(const mn__hnsw *h); /* tombstones */
+size_t mn__hnsw_bytes(const mn__hnsw *h);
+/* Graph fingerprint (levels, entry point and every link): equal graphs hash equal. */
+uint64_t mn__hnsw_digest(const mn__hnsw *h);
+
 #endif /* MN_INDEX_H */
