@@ -151,6 +151,20 @@ $(O)/bench/context: $(CONTEXT_BENCH_SRC) bench/retrieval/bench.h $(LIBA)
 	@mkdir -p $(dir $@)
 	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(CONTEXT_BENCH_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
 
+# Word weightings of the built-in embedder (SIF, idf of the user's memories, both; with and
+# without the common component) in vector mode on the dev data: docs/RETRIEVAL.md.
+# EMBED_MODELS="a.bin b.bin" compares model files too (scripts/build-model --type f32 ...).
+.PHONY: bench-embed
+bench-embed: deps all
+	$(MAKE) $(O)/bench/embed-weights
+	$(O)/bench/embed-weights $(foreach m,$(EMBED_MODELS),--model $(m)) | tee bench/results/embed-weights.md
+
+EMBEDW_SRC := bench/embed/weights.c bench/retrieval/data.c bench/retrieval/locomo.c \
+  bench/retrieval/longmemeval.c bench/retrieval/util.c
+$(O)/bench/embed-weights: $(EMBEDW_SRC) bench/retrieval/bench.h $(LIBA)
+	@mkdir -p $(dir $@)
+	$(CC) $(filter-out -MMD -MP,$(ALL_CFLAGS)) -o $@ $(EMBEDW_SRC) $(LIBA) $(LDFLAGS) $(LIBS_LIB) -lz
+
 check-style:
 	sh scripts/check-style
 

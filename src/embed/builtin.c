@@ -329,6 +329,17 @@ int mn__embed_builtin_set_tunables(mn__embedder *e, const mn__embed_tunables *t,
     return MN_OK;
 }
 
+int mn__embed_builtin_set_weigher(mn__embedder *e, mn__embed_weigher fn, void *ctx,
+                                  mn_err *err)
+{
+    mn__builtin *b = as_builtin(e, err);
+    if (!b)
+        return MN_EINVAL;
+    b->weigher = fn;
+    b->weigher_ctx = ctx;
+    return MN_OK;
+}
+
 int mn__embed_builtin_set_common(mn__embedder *e, const float *u, int dim, mn_err *err)
 {
     mn__builtin *b = as_builtin(e, err);

@@ -100,7 +100,7 @@ static int on_word(void *ctx, const mn__word *w)
 {
     sentence *s = ctx;
     const mn__builtin *b = s->b;
-    float *acc, extra = w->is_number ? b->tun.number_weight : 1.0f;
+    float *acc, weight, extra = w->is_number ? b->tun.number_weight : 1.0f;
     int64_t row;
     if (w->is_stop) {
         if (s->n_content)
@@ -112,10 +112,13 @@ static int on_word(void *ctx, const mn__word *w)
         s->n_content++;
     }
     row = mn__embed_lookup(b, w->word, w->word_len);
+    weight = row >= 0 ? sif(b, (double)row + 1) : b->tun.oov_weight * sif(b, b->src_vocab);
+    if (b->weigher)
+        weight = b->weigher(b->weigher_ctx, w->word, w->word_len, row, weight);
     if (row >= 0)
-        add_row(b, (uint32_t)row, extra * sif(b, (double)row + 1), acc);
+        add_row(b, (uint32_t)row, extra * weight, acc);
     else
-        add_oov(b, w->word, w->word_len, extra * b->tun.oov_weight * sif(b, b->src_vocab), acc);
+        add_oov(b, w->word, w->word_len, extra * weight, acc);
     return 0;
 }
 

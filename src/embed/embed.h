@@ -83,6 +83,16 @@ int mn__embed_builtin_set_tunables(mn__embedder *e, const mn__embed_tunables *t,
  * every sentence vector before normalisation. u NULL removes it. */
 int mn__embed_builtin_set_common(mn__embedder *e, const float *u, int dim, mn_err *err);
 
+/* A word weight in place of SIF's, for measuring other weightings (bench/retrieval's
+ * embed-weights): called for every word of every text with the word as the tokenizer gives
+ * it (case-folded), its model row (-1: unknown) and the SIF weight it would have. fn NULL
+ * restores SIF. Same rules as set_tunables: before sharing, never between compared vectors;
+ * fn must be thread-safe when the embedder is shared. */
+typedef float (*mn__embed_weigher)(void *ctx, const char *word, size_t len, int64_t row,
+                                   float sif_weight);
+int mn__embed_builtin_set_weigher(mn__embedder *e, mn__embed_weigher fn, void *ctx,
+                                  mn_err *err);
+
 /* ---- fault injection (embed_fault.c), for tests ----
  * While enabled, mn__embed_fault_wrap wraps *e (which it then owns: freeing the wrapper
  * frees it) so that each embed call is counted and forwarded; after mn__embed_fail_after(n)

@@ -72,6 +72,8 @@ typedef struct mn__builtin {
     double zipf_log;            /* ln(1.78 V): p(rank r) = 1 / (r * zipf_log) */
     mn__embed_tunables tun;
     float *common;              /* unit vector removed from every sentence, or NULL; owned */
+    mn__embed_weigher weigher;  /* NULL: SIF (mn__embed_builtin_set_weigher) */
+    void *weigher_ctx;
     mn__tokpool pool;
 } mn__builtin;
 
