@@ -116,8 +116,10 @@ test-long: deps
 	$(MAKE) all
 	O=$(O) MNEMO_BIN=$(BIN) sh tests/crash/run.sh 25
 
+# The performance benchmarks (bench/perf/run.sh), then the HNSW one when it exists.
 bench: deps all
-	sh bench/run-all
+	sh bench/perf/run.sh
+	@if $(MAKE) -n bench-hnsw >/dev/null 2>&1; then $(MAKE) bench-hnsw; fi
 
 bench-retrieval: deps all
 	$(MAKE) $(O)/bench/retrieval
@@ -180,5 +182,6 @@ clean:
 	rm -rf build build-* bin
 
 include fuzz/fuzz.mk
+include bench/perf/perf.mk
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
