@@ -119,6 +119,9 @@ static const citem items[] = {
     {"access-log", C_BOOL, "true", O(access_log), 0, 0, "one log line per request"},
     {"docs-dir", C_STR, "web/vendor/swagger-ui", O(docs_dir), 0, 0,
      "swagger-ui-dist files for /docs (scripts/setup-swagger fetches them)"},
+    {"ui-dir", C_STR, "", O(ui_dir), 0, 0,
+     "files of the memory inspector at /ui; empty: ui/ in the working directory, beside the "
+     "executable or in share/mnemo"},
     {"sync-normal", C_BOOL, "false", O(sync_normal), 0, 0,
      "SQLite synchronous=NORMAL: faster, may lose the last commits on power loss"},
     {"memory-budget", C_SIZE, "512MiB", O(memory_budget_bytes), 1 * MiB, 1024 * GiB,

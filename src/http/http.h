@@ -69,6 +69,7 @@ typedef struct mn__http_cfg {
     long long upstream_timeout_s;
     long long upstream_connect_timeout_s;
     long long proxy_context_tokens; /* budget of the injected memory context; 0: none */
+    const char *ui_dir;         /* files of /ui; "": ui/ of the checkout or the install */
 } mn__http_cfg;
 
 /* Fills cfg from the table's defaults, the config file (--config / MNEMO_CONFIG), MNEMO_*

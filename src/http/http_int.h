@@ -210,6 +210,8 @@ int mn__h_metrics(mn__hreq *rq);
 int mn__h_openapi(mn__hreq *rq);
 int mn__h_docs(mn__hreq *rq);
 int mn__h_docs_file(mn__hreq *rq);
+int mn__h_ui(mn__hreq *rq);      /* h_ui.c */
+int mn__h_ui_file(mn__hreq *rq);
 
 /* Shared by the memory handlers (h_memories.c): adds the memories of a body (one object or
  * {"messages"|"memories": [...]}) to user_id's partition or, with user_id NULL, the system

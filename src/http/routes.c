@@ -80,6 +80,12 @@ const mn__route mn__routes[] = {
      "API explorer (Swagger UI) over /openapi.json.", NULL, NULL, 200, NULL, "text/html", false},
     {"GET", "/docs/{file}", mn__h_docs_file, NONE, false, "docsFile", "operations",
      "Static files of the API explorer.", NULL, NULL, 200, NULL, "application/octet-stream", false},
+    {"GET", "/ui", mn__h_ui, NONE, false, "ui", "operations",
+     "Memory inspector: browse, search, edit and forget a tenant's memories (docs/UI.md).",
+     NULL, NULL, 200, NULL, "text/html", false},
+    {"GET", "/ui/{file}", mn__h_ui_file, NONE, false, "uiFile", "operations",
+     "Static files of the memory inspector.", NULL, NULL, 200, NULL,
+     "application/octet-stream", false},
 };
 
 const size_t mn__n_routes = MN_ARRAY_LEN(mn__routes);
