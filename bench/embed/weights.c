@@ -283,7 +283,10 @@ int main(int argc, char **argv)
     if (mn__tok_new(&tok))
         return 1;
     {
+        size_t scored = 0, qi;
         time_t now = time(NULL);
+        for (qi = 0; qi < sets[0].n_questions; qi++)
+            scored += sets[0].cats[sets[0].questions[qi].cat].scored;
         struct tm tmv;
         char day[32];
         gmtime_r(&now, &tmv);
@@ -296,7 +299,7 @@ int main(int argc, char **argv)
                "signal. Model files other than the default are built with `scripts/build-model "
                "--type f32 [--words 0]` from the same npm package. Discussion in "
                "docs/RETRIEVAL.md.\n\n",
-               day, sets[0].n_corpora, sets[0].n_questions, sets[1].n_corpora);
+               day, sets[0].n_corpora, scored, sets[1].n_corpora);
     }
     printf("| model | weights | common component removed | LoCoMo hit@5 | LoCoMo hit@10 "
            "| LongMemEval hit@5 | LongMemEval hit@10 |\n|---|---|---|---:|---:|---:|---:|\n");
