@@ -25,6 +25,7 @@ typedef struct mn__rank_cfg {
     bool index_speaker; /* index "<speaker>: <text>" */
     bool index_date;    /* add the date's words to the keyword index */
     float neighbor;     /* share of the best neighbouring turn's score a row inherits */
+    float w_session;    /* share of the best other turn of its session a row inherits */
     float w_role;  /* score factor of rows said by the role the query points at */
     float w_speaker;    /* score boost of rows whose speaker the query names */
 } mn__rank_cfg;
@@ -50,6 +51,11 @@ typedef struct mn__part {
     mn__vecset vecs;
     mn__bm25 *bm;
     size_t n_alive;
+    /* part_hnsw.c: the graph of rows [0, hnsw_upto) once the partition is big enough;
+     * hnsw_dead_base is n - n_alive when it was last brought up to date */
+    mn__hnsw *hnsw;
+    size_t hnsw_upto, hnsw_dead_base;
+    _Atomic bool hnsw_syncing; /* one search at a time brings the graph up to date */
     /* owned by db->mu */
     int refs;
     bool loaded;
@@ -167,6 +173,24 @@ void mn__parts_free_all(mn_db *db);
  * or every partition when k is NULL. */
 void mn__parts_on_change(void *ctx, const mn__pkey *k);
 size_t mn__part_bytes(const mn__part *p);
+
+/* ---- part_hnsw.c: HNSW for big partitions (docs/INDEX.md) ---------------------------- */
+/* A search that finds the graph behind holds the write lock this long at most to catch up. */
+#define MN__HNSW_SYNC_BUDGET_NS (20 * 1000000LL)
+/* Vector rows from which a partition searches through its graph (MNEMO_HNSW_MIN_ROWS). */
+size_t mn__hnsw_min_rows(void);
+/* vec[i] = cosine of row i for rows with smask set (-2 otherwise, or for rows the graph did
+ * not propose and that are not keyword hits (kw[i] > 0; kw may be NULL)). Exact below the
+ * threshold. *out_want_sync: the caller should run mn__part_hnsw_sync after the search.
+ * Caller holds the read lock. MN_ENOMEM only. */
+int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
+                        size_t n_eligible, const float *kw, int k, float *vec,
+                        bool *out_want_sync);
+/* Builds or catches the graph up (deleted rows, late vectors, new rows) for at most
+ * budget_ns (0: no limit). Caller holds the write lock. Never fails: rows it could not
+ * index stay on the exact path. */
+void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns);
+int64_t mn__part_hnsw_searches(void); /* searches answered through a graph, process-wide */
 
 /* ---- scale-out: redis.c, qcache.c, jobs.c, job_backfill.c (docs/SCALING.md) ----------- */
 typedef struct mn__redis mn__redis;

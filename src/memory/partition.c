@@ -25,7 +25,8 @@ size_t mn__part_bytes(const mn__part *p)
     size_t per_row = sizeof(mn_id) + sizeof(int64_t) + 3 + sizeof(uint64_t) +
                      sizeof(mn__hmap_slot) * 2;
     return sizeof *p + p->cap * per_row + mn__vecset_bytes(&p->vecs) +
-           (p->bm ? mn__bm25_bytes(p->bm) : 0) + p->cover.cap * sizeof(mn__hmap_slot);
+           (p->bm ? mn__bm25_bytes(p->bm) : 0) + p->cover.cap * sizeof(mn__hmap_slot) +
+           (p->hnsw ? mn__hnsw_bytes(p->hnsw) : 0);
 }
 
 static void lru_unlink(mn_db *db, mn__part *p)
@@ -71,6 +72,7 @@ static void part_free(mn__part *p)
     mn__hmap_release(&p->by_id);
     mn__hmap_release(&p->cover);
     mn__vecset_release(&p->vecs);
+    mn__hnsw_free(p->hnsw);
     mn__bm25_free(p->bm);
     mn__free(p);
 }

@@ -161,17 +161,71 @@ static int names_speaker(const uint64_t *qkeys, size_t n_q, uint64_t spk)
     return 0;
 }
 
+/* The best and second-best score of each session, for the session signal: open addressing
+ * on the session hash over rows with a score. Returns the table's capacity (a power of two,
+ * 0 when out of memory: the signal is then left out). */
+typedef struct sess_best {
+    uint64_t key; /* 0: empty */
+    float best, second;
+} sess_best;
+
+static size_t session_bests(const mn__part *p, const float *fused, sess_best **out)
+{
+    size_t cap = 16, i;
+    sess_best *t;
+    while (cap < 2 * p->n)
+        cap <<= 1;
+    t = mn__calloc(cap, sizeof *t);
+    *out = t;
+    if (!t)
+        return 0;
+    for (i = 0; i < p->n; i++) {
+        size_t h;
+        if (!p->session[i] || fused[i] <= MN_FUSE_NONE)
+            continue;
+        h = (size_t)p->session[i] & (cap - 1);
+        while (t[h].key && t[h].key != p->session[i])
+            h = (h + 1) & (cap - 1);
+        if (!t[h].key) {
+            t[h].key = p->session[i];
+            t[h].best = t[h].second = 0.0f;
+        }
+        if (fused[i] > t[h].best) {
+            t[h].second = t[h].best;
+            t[h].best = fused[i];
+        } else if (fused[i] > t[h].second) {
+            t[h].second = fused[i];
+        }
+    }
+    return cap;
+}
+
+/* The best score among the other rows of row i's session (0: none). */
+static float session_other(const sess_best *t, size_t cap, uint64_t key, float self)
+{
+    size_t h = (size_t)key & (cap - 1);
+    while (t[h].key && t[h].key != key)
+        h = (h + 1) & (cap - 1);
+    if (!t[h].key)
+        return 0.0f;
+    return self >= t[h].best ? t[h].second : t[h].best;
+}
+
 static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
                         const float *fused, mn_search_mode mode, const uint64_t *qkeys,
                         size_t n_q, int asker_role, mn__topk *top)
 {
     /* keyword and vector modes rank by their own signal only */
     float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role;
-    size_t n = p->n, i;
+    float ws = mode == MN_MODE_HYBRID ? db->rank.w_session : 0.0f;
+    sess_best *sb = NULL;
+    size_t n = p->n, i, sb_cap = ws > 0 ? session_bests(p, fused, &sb) : 0;
     for (i = 0; i < n; i++) {
         float s = fused[i], nb = MN_FUSE_NONE;
         if (!mask[i])
             continue;
+        if (sb_cap && p->session[i] != 0 && s > MN_FUSE_NONE)
+            s += ws * session_other(sb, sb_cap, p->session[i], fused[i]);
         if (a > 0 && p->session[i] != 0) { /* turns without a session have no neighbours */
             if (i > 0 && p->session[i - 1] == p->session[i] && fused[i - 1] > nb)
                 nb = fused[i - 1];
@@ -188,14 +242,15 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
             s *= 1.0f + db->rank.w_speaker;
         mn__topk_push(top, s, (uint32_t)i);
     }
+    mn__free(sb);
 }
 
 /* Scores the partition under its read lock and fills cands (best first). */
 static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode mode,
                 const float *qvec, const mn__terms *terms, int asker_role, cand *cands,
-                int *out_n)
+                int *out_n, bool *out_want_sync)
 {
-    size_t n = p->n, i;
+    size_t n = p->n, i, n_elig;
     uint8_t *mask = NULL, *cmask = NULL, *smask = NULL;
     bool covers = false;
     float *kw = NULL, *vec = NULL, *fused = NULL, max_kw = 0;
@@ -219,12 +274,15 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
         rc = MN_ENOMEM;
         goto cleanup;
     }
-    if (build_mask(p, &o->filter, mask) == 0)
+    n_elig = build_mask(p, &o->filter, mask);
+    if (n_elig == 0)
         goto cleanup;
     covers = build_cover_mask(p, &o->filter, mask, cmask) > 0;
     if (covers) {
-        for (i = 0; i < n; i++) /* scored with the others, ranked through their summary */
+        for (i = 0; i < n; i++) { /* scored with the others, ranked through their summary */
             smask[i] = mask[i] | cmask[i];
+            n_elig += cmask[i];
+        }
     } else {
         memcpy(smask, mask, n);
     }
@@ -234,8 +292,11 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
             if (smask[i] && kw[i] > max_kw)
                 max_kw = kw[i];
     }
-    if (mode != MN_MODE_KEYWORD)
-        mn__vecset_score_all(&p->vecs, qvec, smask, vec);
+    /* big partitions: vector candidates from the HNSW graph (part_hnsw.c) */
+    if (mode != MN_MODE_KEYWORD &&
+        (rc = mn__part_vec_scores(p, qvec, smask, n_elig, mode == MN_MODE_HYBRID ? kw : NULL,
+                                  k, vec, out_want_sync)) != MN_OK)
+        goto cleanup;
     if (mode == MN_MODE_KEYWORD) {
         for (i = 0; i < n; i++)
             fused[i] = smask[i] && kw[i] > 0 ? kw[i] / max_kw : MN_FUSE_NONE;
@@ -297,6 +358,7 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     cand *cands = NULL;
     const char *note = "";
     int n_cands = 0, i, kk, rc, asker_role = 0;
+    bool want_sync = false;
     size_t n_out = 0;
     mn__arena scratch;
 
@@ -339,8 +401,17 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     if (rc)
         goto cleanup;
     pthread_rwlock_rdlock(&p->lock);
-    rc = rank(db, p, o, mode, qvec, &terms, asker_role, cands, &n_cands);
+    rc = rank(db, p, o, mode, qvec, &terms, asker_role, cands, &n_cands, &want_sync);
     pthread_rwlock_unlock(&p->lock);
+    if (want_sync && !atomic_exchange(&p->hnsw_syncing, true)) {
+        /* the graph is behind: this search brings it up to date for a bounded time */
+        pthread_rwlock_wrlock(&p->lock);
+        if (!p->load_rc)
+            mn__part_hnsw_sync(p, MN__HNSW_SYNC_BUDGET_NS);
+        atomic_store(&p->cur_bytes, mn__part_bytes(p));
+        pthread_rwlock_unlock(&p->lock);
+        atomic_store(&p->hnsw_syncing, false);
+    }
     mn__part_release(db, p);
     if (rc)
         goto oom;

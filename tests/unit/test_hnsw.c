@@ -1,6 +1,8 @@
 /* test_hnsw.c - the HNSW graph against brute force: recall@10 after inserts, after deleting
  * a fifth of the rows and after putting them back; determinism by seed; filters; empty and
  * one-row graphs; changed vectors; allocation failures leave the graph unchanged. */
+#include <pthread.h>
+
 #include "../../src/index/index.h"
 #include "t.h"
 
@@ -370,4 +372,243 @@ TEST(hnsw_allocation_failures_leave_graph_unchanged)
     mn__topk_release(&t);
     mn__vecset_release(&vs);
     mn__free(v);
+}
+
+/* ---- the engine: a partition above the threshold searches through its graph ------------- */
+
+#include "../../src/memory/memory_int.h"
+
+static const char *const vocab[] = {
+    "river", "garden", "piano", "coffee", "mountain", "train", "letter", "winter", "market",
+    "dog", "cat", "violin", "bread", "harbor", "cloud", "lantern", "forest", "bridge",
+    "camera", "ticket", "island", "soup", "candle", "pencil", "castle", "tomato", "engine",
+    "meadow", "rocket", "blanket", "whistle", "orchard", "saddle", "glacier", "paddle",
+    "walnut", "pepper", "canyon", "ribbon", "puzzle", "marble", "falcon", "cabin", "lemon",
+    "anchor", "thunder", "velvet", "compass", "beacon", "quartz", "tulip", "mango", "kettle",
+    "ladder", "magnet", "nectar", "oyster", "parrot", "quilt", "raven", "salmon", "timber"};
+
+static void memory_text(size_t i, char *out, size_t cap)
+{
+    size_t n = MN_ARRAY_LEN(vocab), a = (i * 7) % n, b = (i * 13 + 5) % n,
+           c = (i * 29 + 11) % n, d = (i / 7 + 3) % n;
+    snprintf(out, cap, "%s %s %s %s %s", vocab[a], vocab[b], vocab[c], vocab[d],
+             vocab[(i / 3 + 17) % n]);
+}
+
+/* Positional score recall: rank j of the graph's answer is as good as rank j of the exact
+ * answer (ties between equal vectors make row-level comparison meaningless). */
+static double engine_recall(mn_db *db, mn__part *p, size_t n_mem, const mn_id *dead,
+                            size_t n_dead)
+{
+    mn__topk ex;
+    double got = 0;
+    size_t qi, i, total = 0;
+    float qv[64];
+    ASSERT_OK(mn__topk_init(&ex, 10), NULL);
+    for (qi = 0; qi < 40; qi++) {
+        char q[256];
+        mn_search_opts so;
+        mn_results *r = NULL;
+        mn_err err;
+        float *s;
+        memory_text(qi * 31 + 7, q, sizeof q);
+        ASSERT_OK(mn_embed(db, q, strlen(q), qv, 64, &err), &err);
+        mn_search_opts_init(&so);
+        so.filter.user_id = "big";
+        so.query = q;
+        so.mode = MN_MODE_VECTOR;
+        ASSERT_OK(mn_search(db, &so, &r, &err), &err);
+        for (i = 0; i < r->n; i++) { /* deleted memories never come back */
+            size_t j;
+            for (j = 0; j < n_dead; j++)
+                ASSERT(r->hits[i].mem.id != dead[j]);
+        }
+        pthread_rwlock_rdlock(&p->lock);
+        s = mn__malloc(p->n * sizeof *s);
+        ASSERT(s);
+        mn__normalize(qv, 64);
+        mn__vecset_score_all(&p->vecs, qv, p->alive, s);
+        mn__topk_reset(&ex);
+        for (i = 0; i < p->n; i++)
+            if (p->alive[i] && p->vecs.scale[i] > 0)
+                mn__topk_push(&ex, s[i], (uint32_t)i);
+        pthread_rwlock_unlock(&p->lock);
+        mn__free(s);
+        mn__topk_sort(&ex);
+        ASSERT_EQ(r->n, ex.n);
+        for (i = 0; i < (size_t)ex.n; i++)
+            got += r->hits[i].score_vector >= ex.score[i] - 1e-4 ? 1 : 0;
+        total += (size_t)ex.n;
+        mn_results_free(r);
+    }
+    (void)n_mem;
+    mn__topk_release(&ex);
+    return got / (double)total;
+}
+
+static void add_range(mn_db *db, size_t from, size_t to, mn_id *ids)
+{
+    mn_memory_in m[100];
+    char text[100][128];
+    mn_err err;
+    size_t i, b;
+    for (b = from; b < to; b += 100) {
+        size_t n = MN_MIN((size_t)100, to - b);
+        for (i = 0; i < n; i++) {
+            mn_memory_in_init(&m[i]);
+            m[i].user_id = "big";
+            m[i].role = MN_ROLE_USER;
+            memory_text(b + i, text[i], sizeof text[i]);
+            m[i].text = text[i];
+        }
+        ASSERT_OK(mn_memory_add_batch(db, m, n, ids + b, &err), &err);
+    }
+}
+
+TEST(hnsw_engine_big_partition_uses_graph)
+{
+    enum { N = 1500, MORE = 60 };
+    mn_db_opts o;
+    mn_db *db = NULL;
+    mn_err err;
+    mn__pkey k;
+    mn__part *p;
+    mn_id *ids = mn__calloc(N + MORE, sizeof *ids), dead[300];
+    char path[512], q[128];
+    size_t i, rounds, n_dead = 0;
+    int64_t n_graph;
+    double r;
+    ASSERT(ids);
+    setenv("MNEMO_HNSW_MIN_ROWS", "500", 1); /* read once per process: tests fork */
+    ASSERT_EQ(mn__hnsw_min_rows(), 500);
+    snprintf(path, sizeof path, "%s/big.db", t_tmpdir());
+    mn_db_opts_init(&o);
+    o.path = path;
+    o.embedder = "mock";
+    ASSERT_OK(mn_db_open(&o, &db, &err), &err);
+    add_range(db, 0, N, ids);
+    ASSERT_OK(mn__pkey_make(NULL, MN_SCOPE_USER, "big", &k, NULL), NULL);
+
+    /* searches build the graph a bounded slice at a time; results are exact meanwhile */
+    for (rounds = 0; rounds < 500; rounds++) {
+        mn_search_opts so;
+        mn_results *res = NULL;
+        bool done;
+        memory_text(rounds, q, sizeof q);
+        mn_search_opts_init(&so);
+        so.filter.user_id = "big";
+        so.query = q;
+        ASSERT_OK(mn_search(db, &so, &res, &err), &err);
+        ASSERT(res->n == 10);
+        mn_results_free(res);
+        p = mn__part_peek(db, &k);
+        ASSERT(p);
+        pthread_rwlock_rdlock(&p->lock);
+        done = p->hnsw && p->n - p->hnsw_upto < 256; /* the rest waits for a batch */
+        pthread_rwlock_unlock(&p->lock);
+        mn__part_release(db, p);
+        if (done)
+            break;
+    }
+    ASSERT(rounds < 500);
+    p = mn__part_peek(db, &k);
+    ASSERT(mn__hnsw_count(p->hnsw) > N - 256);
+    n_graph = mn__part_hnsw_searches();
+    r = engine_recall(db, p, N, NULL, 0);
+    ASSERT_EQ(mn__part_hnsw_searches() - n_graph, 40); /* every query went through it */
+    printf("engine recall (vector mode, graph) after %d adds: %.4f\n", N, r);
+    ASSERT(r >= 0.95);
+
+    /* deletes: hidden at once by the row mask, tombstoned in the graph by a later search */
+    for (i = 0; i < 300; i++) {
+        ASSERT_OK(mn_memory_delete(db, NULL, "big", ids[i * 5], &err), &err);
+        dead[n_dead++] = ids[i * 5];
+    }
+    r = engine_recall(db, p, N, dead, n_dead);
+    ASSERT(r >= 0.95);
+    ASSERT(mn__hnsw_deleted(p->hnsw) > 0);
+    /* new rows: scored exactly until the graph catches up */
+    add_range(db, N, N + MORE, ids);
+    r = engine_recall(db, p, N, dead, n_dead);
+    printf("engine recall after deleting 300 and adding %d: %.4f\n", MORE, r);
+    ASSERT(r >= 0.95);
+    {
+        mn_search_opts so;
+        mn_results *res = NULL;
+        memory_text(N + 3, q, sizeof q);
+        mn_search_opts_init(&so);
+        so.filter.user_id = "big";
+        so.query = q;
+        so.mode = MN_MODE_VECTOR;
+        ASSERT_OK(mn_search(db, &so, &res, &err), &err);
+        ASSERT(res->n > 0 && res->hits[0].score_vector > 0.999);
+        mn_results_free(res);
+    }
+    mn__part_release(db, p);
+    mn_db_close(db);
+    mn__free(ids);
+}
+
+typedef struct searcher {
+    mn_db *db;
+    int id, n_ok;
+} searcher;
+
+static void *search_loop(void *arg)
+{
+    searcher *s = arg;
+    int i;
+    for (i = 0; i < 60; i++) {
+        char q[128];
+        mn_search_opts so;
+        mn_results *r = NULL;
+        memory_text((size_t)(s->id * 1000 + i), q, sizeof q);
+        mn_search_opts_init(&so);
+        so.filter.user_id = "big";
+        so.query = q;
+        so.mode = i % 2 ? MN_MODE_VECTOR : MN_MODE_HYBRID;
+        if (mn_search(s->db, &so, &r, NULL) == MN_OK && r->n > 0)
+            s->n_ok++;
+        mn_results_free(r);
+    }
+    return NULL;
+}
+
+/* Searches (which build and catch up the graph) run while memories are added and deleted:
+ * the locking is checked by the ThreadSanitizer build of this test. */
+TEST(hnsw_engine_concurrent_search_and_writes)
+{
+    enum { N = 800, THREADS = 3 };
+    mn_db_opts o;
+    mn_db *db = NULL;
+    mn_err err;
+    mn_id *ids = mn__calloc(N + 400, sizeof *ids);
+    pthread_t th[THREADS];
+    searcher s[THREADS];
+    char path[512];
+    int i;
+    ASSERT(ids);
+    setenv("MNEMO_HNSW_MIN_ROWS", "300", 1);
+    snprintf(path, sizeof path, "%s/conc.db", t_tmpdir());
+    mn_db_opts_init(&o);
+    o.path = path;
+    o.embedder = "mock";
+    ASSERT_OK(mn_db_open(&o, &db, &err), &err);
+    add_range(db, 0, N, ids);
+    for (i = 0; i < THREADS; i++) {
+        s[i].db = db;
+        s[i].id = i;
+        s[i].n_ok = 0;
+        ASSERT_EQ(pthread_create(&th[i], NULL, search_loop, &s[i]), 0);
+    }
+    add_range(db, N, N + 400, ids);
+    for (i = 0; i < 100; i++)
+        ASSERT_OK(mn_memory_delete(db, NULL, "big", ids[i * 3], &err), &err);
+    for (i = 0; i < THREADS; i++) {
+        pthread_join(th[i], NULL);
+        ASSERT_EQ(s[i].n_ok, 60);
+    }
+    ASSERT(mn__part_hnsw_searches() > 0);
+    mn_db_close(db);
+    mn__free(ids);
 }

@@ -1,0 +1,143 @@
+/* part_hnsw.c - vector scores of a search through the partition's HNSW graph when the
+ * partition is big enough (docs/INDEX.md, "HNSW in the engine"). Writers never touch the
+ * graph: rows added after it was last brought up to date are scored exactly, and a search
+ * that finds the graph behind brings it up to date afterwards, under the write lock, for a
+ * bounded time (inserts are batched off the write path). */
+#include <stdatomic.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "memory_int.h"
+
+/* The crossover measured by bench/hnsw (bench/results/hnsw.md): below this many vector rows
+ * the exact scan is as fast, and exact. MNEMO_HNSW_MIN_ROWS overrides it (tests, benchmarks). */
+#define DEFAULT_MIN_ROWS 10000
+/* Graph upkeep waits until this many rows are unindexed or died since the last one. */
+#define SYNC_MIN_ROWS 256
+/* Vector candidates from the graph: max(CAND_PER_K * k, CAND_MIN), searched with at least
+ * EF_MIN; fusion and the neighbour stage then see the same best rows as an exact scan. */
+#define CAND_PER_K 5
+#define CAND_MIN 50
+#define EF_MIN 64
+/* The graph of a partition; a fixed seed: the same rows in the same order give one graph. */
+#define GRAPH_SEED 0x9a27f1c3d5b4e601ull
+
+static _Atomic long min_rows_cache;
+static _Atomic int64_t n_graph_searches;
+
+int64_t mn__part_hnsw_searches(void)
+{
+    return atomic_load(&n_graph_searches);
+}
+
+size_t mn__hnsw_min_rows(void)
+{
+    long v = atomic_load(&min_rows_cache);
+    if (!v) {
+        const char *e = getenv("MNEMO_HNSW_MIN_ROWS");
+        char *end = NULL;
+        long n = e && *e ? strtol(e, &end, 10) : 0;
+        v = e && *e && end && !*end && n > 0 ? n : DEFAULT_MIN_ROWS;
+        atomic_store(&min_rows_cache, v);
+    }
+    return (size_t)v;
+}
+
+static bool graph_usable(const mn__part *p)
+{
+    return p->hnsw && p->vecs.dim > 0 && p->hnsw_upto > 0;
+}
+
+static int keep_row(void *ctx, uint32_t row)
+{
+    return ((const uint8_t *)ctx)[row] != 0;
+}
+
+int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
+                        size_t n_eligible, const float *kw, int k, float *vec,
+                        bool *out_want_sync)
+{
+    size_t n = p->n, i, behind = n - MN_MIN(p->hnsw_upto, n);
+    size_t n_cand = MN_MAX((size_t)k * CAND_PER_K, (size_t)CAND_MIN);
+    const mn__kernels *kn;
+    mn__topk top;
+    int rc;
+
+    *out_want_sync = p->vecs.dim > 0 && p->vecs.n >= mn__hnsw_min_rows() &&
+                     (!p->hnsw || behind >= SYNC_MIN_ROWS ||
+                      (p->n - p->n_alive) - MN_MIN(p->hnsw_dead_base, p->n - p->n_alive) >=
+                          SYNC_MIN_ROWS);
+    /* small partitions, selective filters and graphs still being built: the exact scan */
+    if (!graph_usable(p) || n_eligible < mn__hnsw_min_rows() || n_cand * 4 >= n_eligible ||
+        behind * 2 >= n) {
+        mn__vecset_score_all(&p->vecs, q, smask, vec);
+        return MN_OK;
+    }
+    rc = mn__topk_init(&top, (int)n_cand);
+    if (rc)
+        return rc;
+    rc = mn__hnsw_search(p->hnsw, &p->vecs, q, (int)MN_MAX(n_cand, (size_t)EF_MIN), keep_row,
+                         (void *)smask, NULL, &top);
+    if (rc)
+        goto cleanup;
+    atomic_fetch_add(&n_graph_searches, 1);
+    for (i = 0; i < n; i++)
+        vec[i] = -2.0f;
+    for (i = 0; i < (size_t)top.n; i++)
+        vec[top.idx[i]] = top.score[i];
+    /* Exact scores for the rows the graph does not cover (added since it was brought up to
+     * date, or given a vector since) and for keyword hits: the blend of a keyword hit then
+     * equals the exact scan's. */
+    kn = mn__kernels_best();
+    for (i = 0; i < n; i++) {
+        if (!smask[i] || vec[i] > -1.5f)
+            continue;
+        if (i >= p->hnsw_upto || (kw && kw[i] > 0) ||
+            (!mn__hnsw_contains(p->hnsw, (uint32_t)i) && p->vecs.scale[i] > 0.0f))
+            vec[i] = kn->dot_f32(q, p->vecs.f32 + i * (size_t)p->vecs.dim,
+                                 (size_t)p->vecs.dim);
+    }
+cleanup:
+    mn__topk_release(&top);
+    return rc;
+}
+
+void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns)
+{
+    int64_t t0 = mn__mono_ns();
+    size_t i;
+    mn__hnsw_opts o;
+
+    if (p->vecs.dim <= 0 || p->vecs.n < mn__hnsw_min_rows())
+        return;
+    /* mostly tombstones: a fresh graph is smaller and faster than the repaired one */
+    if (p->hnsw && mn__hnsw_deleted(p->hnsw) > mn__hnsw_count(p->hnsw)) {
+        mn__hnsw_free(p->hnsw);
+        p->hnsw = NULL;
+    }
+    if (!p->hnsw) {
+        mn__hnsw_opts_init(&o);
+        o.seed = GRAPH_SEED;
+        if (mn__hnsw_new(&o, p->vecs.dim, &p->hnsw) != MN_OK)
+            return; /* out of memory: searches stay exact */
+        p->hnsw_upto = 0;
+    }
+    /* rows that died, and rows below the mark that got their vector late */
+    for (i = 0; i < p->hnsw_upto; i++) {
+        bool in = mn__hnsw_contains(p->hnsw, (uint32_t)i);
+        if (in && !p->alive[i]) {
+            mn__hnsw_delete(p->hnsw, &p->vecs, (uint32_t)i);
+        } else if (!in && p->alive[i] && p->vecs.scale[i] > 0.0f) {
+            if (mn__hnsw_insert(p->hnsw, &p->vecs, (uint32_t)i) != MN_OK)
+                return;
+        }
+    }
+    p->hnsw_dead_base = p->n - p->n_alive;
+    for (i = p->hnsw_upto; i < p->n && i < p->vecs.n; i++) {
+        if (budget_ns > 0 && (i & 15) == 0 && mn__mono_ns() - t0 > budget_ns)
+            break;
+        if (p->alive[i] && mn__hnsw_insert(p->hnsw, &p->vecs, (uint32_t)i) != MN_OK)
+            break; /* out of memory: this row and the rest stay on the exact path */
+        p->hnsw_upto = i + 1;
+    }
+}
