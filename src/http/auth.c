@@ -90,11 +90,17 @@ int mn__auth_check(mn__hreq *rq)
                                "send 'Authorization: Bearer <key>'; create a key with 'mnemo "
                                "keys create --tenant NAME'",
                                "this route needs an API key and the request has none");
-    if (strncasecmp(h, "Bearer ", 7))
-        return mn__reply_error(rq, MN_EAUTH, "send 'Authorization: Bearer <key>'",
+    /* "Token" is how mem0's clients send the same key (docs/MEM0.md). */
+    if (!strncasecmp(h, "Bearer ", 7))
+        key = h + 7;
+    else if (!strncasecmp(h, "Token ", 6))
+        key = h + 6;
+    else
+        return mn__reply_error(rq, MN_EAUTH,
+                               "send 'Authorization: Bearer <key>' (mem0 clients: Token <key>)",
                                "the Authorization header must use the Bearer scheme");
-    for (key = h + 7; *key == ' '; key++)
-        ;
+    while (*key == ' ')
+        key++;
     mn__sha256(key, strlen(key), digest);
     pthread_mutex_lock(&a->mu);
     e = mn__hmap_get(&a->map, (const char *)digest, sizeof digest);

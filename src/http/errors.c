@@ -41,6 +41,8 @@ static const struct {
     {MN__H_EJSON, 400, "malformed_json"},
     {MN__H_EFIELD, 422, "invalid_field"},
     {MN__H_ESTOPPING, 503, "shutting_down"},
+    {MN__H_ENOTSUPP, 501, "not_supported"},
+    {MN__H_EBADREQ, 400, "bad_request"},
 };
 
 static int find(int code)

@@ -151,7 +151,9 @@ enum {
     MN__H_EMEDIA = -1003,
     MN__H_EJSON = -1004,
     MN__H_EFIELD = -1005,
-    MN__H_ESTOPPING = -1006
+    MN__H_ESTOPPING = -1006,
+    MN__H_ENOTSUPP = -1007, /* 501: a mem0 platform feature mnemo does not have */
+    MN__H_EBADREQ = -1008   /* 400: a request that cannot be honoured as asked */
 };
 int mn__herr_status(int code);
 const char *mn__herr_code(int code);

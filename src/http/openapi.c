@@ -143,6 +143,8 @@ int mn__openapi_build(const mn__http_cfg *cfg, mn__buf *b)
         mn_version());
     for (i = 0; !rc && i < mn__n_routes; i++) {
         bool seen = false, first = true;
+        if (!strcmp(mn__routes[i].tag, "mem0"))
+            continue; /* mem0's API, documented by mem0 and docs/MEM0.md */
         for (j = 0; j < i; j++)
             if (!strcmp(mn__routes[j].path, mn__routes[i].path))
                 seen = true;
@@ -184,6 +186,8 @@ void mn__http_routes_markdown(FILE *f)
                "|---|---|---|---|---|---|\n");
     for (i = 0; i < mn__n_routes; i++) {
         const mn__route *r = &mn__routes[i];
+        if (!strcmp(r->tag, "mem0"))
+            continue; /* listed in docs/MEM0.md */
         fprintf(f, "| %s | `%s` | %s | %s | %d | %s |\n", r->method, r->path,
                 r->auth ? "key" : "none",
                 r->body == MN__H_BODY_JSON     ? "JSON"

@@ -3,6 +3,7 @@
  * has a success and an error case. Also the documented query parameters and schemas. */
 #include <string.h>
 
+#include "h_mem0.h"
 #include "http_int.h"
 
 #define NONE MN__H_BODY_NONE
@@ -66,6 +67,73 @@ const mn__route mn__routes[] = {
      NULL, "ChatIn", 200, "ChatOut", NULL, true},
     {"GET", "/v1/models", mn__h_models, NONE, true, "listModels", "proxy",
      "The upstream's models, passed through.", NULL, NULL, 200, "ModelList", NULL, true},
+    /* mem0-compatible surface (docs/MEM0.md): the paths and shapes mem0's MemoryClient uses.
+     * Left out of /openapi.json and the API.md list (their contract is mem0's, listed in
+     * docs/MEM0.md); tests/suites/mem0.sh drives them with the official client. */
+    {"GET", "/v1/ping/", mn__h_m0_ping, NONE, true, "mem0Ping", "mem0",
+     "mem0: check the key (project_id is the tenant).", NULL, NULL, 200, NULL, NULL, false},
+    {"POST", "/v3/memories/add/", mn__h_m0_add, JSON, true, "mem0Add", "mem0",
+     "mem0: store messages (infer false) or store them and extract facts (infer true).", NULL,
+     NULL, 200, NULL, NULL, true},
+    {"POST", "/v3/memories/", mn__h_m0_list, JSON, true, "mem0List", "mem0",
+     "mem0: memories matching filters, newest first, by page.", "page,page_size", NULL, 200,
+     NULL, NULL, false},
+    {"GET", "/v3/memories/", mn__h_m0_list, NONE, true, "mem0ListGet", "mem0",
+     "mem0: the same with the entity in the query string.",
+     "user_id,agent_id,app_id,run_id,page,page_size,start_date,end_date", NULL, 200, NULL, NULL,
+     false},
+    {"POST", "/v3/memories/search/", mn__h_m0_search, JSON, true, "mem0Search", "mem0",
+     "mem0: ranked search within filters (top_k, threshold).", NULL, NULL, 200, NULL, NULL,
+     false},
+    {"GET", "/v1/memories/{memory_id}/", mn__h_m0_get, NONE, true, "mem0Get", "mem0",
+     "mem0: one memory.", NULL, NULL, 200, NULL, NULL, false},
+    {"PUT", "/v1/memories/{memory_id}/", mn__h_m0_update, JSON, true, "mem0Update", "mem0",
+     "mem0: change a memory's text or metadata (the old version goes to history).", NULL, NULL,
+     200, NULL, NULL, true},
+    {"DELETE", "/v1/memories/{memory_id}/", mn__h_m0_delete, NONE, true, "mem0Delete", "mem0",
+     "mem0: forget one memory.", "delete_linked", NULL, 200, NULL, NULL, true},
+    {"DELETE", "/v1/memories/", mn__h_m0_delete_all, NONE, true, "mem0DeleteAll", "mem0",
+     "mem0: forget the memories of one entity (refused without one).",
+     "user_id,agent_id,app_id,run_id", NULL, 200, NULL, NULL, true},
+    {"GET", "/v1/memories/{memory_id}/history/", mn__h_m0_history, NONE, true, "mem0History",
+     "mem0", "mem0: the versions of a memory as ADD/UPDATE/DELETE events.", NULL, NULL, 200,
+     NULL, NULL, false},
+    {"GET", "/v1/entities/", mn__h_m0_entities, NONE, true, "mem0Entities", "mem0",
+     "mem0: users, agents, apps and runs with memory counts.", "page,page_size", NULL, 200,
+     NULL, NULL, false},
+    {"DELETE", "/v1/entities/{type}/{entity_id}/", mn__h_m0_entity_delete, NONE, true,
+     "mem0EntityDelete", "mem0", "mem0: forget an entity.", NULL, NULL, 200, NULL, NULL, true},
+    {"DELETE", "/v2/entities/{type}/{entity_id}/", mn__h_m0_entity_delete, NONE, true,
+     "mem0EntityDeleteV2", "mem0", "mem0: forget an entity.", NULL, NULL, 200, NULL, NULL,
+     true},
+    {"PUT", "/v1/batch/", mn__h_m0_batch_update, JSON, true, "mem0BatchUpdate", "mem0",
+     "mem0: change the text of up to 1000 memories.", NULL, NULL, 200, NULL, NULL, true},
+    {"DELETE", "/v1/batch/", mn__h_m0_batch_delete, JSON, true, "mem0BatchDelete", "mem0",
+     "mem0: forget up to 1000 memories.", NULL, NULL, 200, NULL, NULL, true},
+#define M0_NO(method, path, op)                                                              \
+    {method, path, mn__h_m0_unsupported, NONE, true, op, "mem0",                             \
+     "mem0 platform feature mnemo does not have: 501 naming it.", NULL, NULL, 501, NULL, NULL, \
+     false}
+    M0_NO("POST", "/v1/feedback/", "mem0Feedback"),
+    M0_NO("GET", "/v1/event/{event_id}/", "mem0Event"),
+    M0_NO("GET", "/v1/events/", "mem0Events"),
+    M0_NO("POST", "/v1/exports/", "mem0ExportCreate"),
+    M0_NO("POST", "/v1/exports/get/", "mem0ExportGet"),
+    M0_NO("GET", "/api/v1/webhooks/projects/{project_id}/", "mem0WebhooksList"),
+    M0_NO("POST", "/api/v1/webhooks/projects/{project_id}/", "mem0WebhookCreate"),
+    M0_NO("PUT", "/api/v1/webhooks/{webhook_id}/", "mem0WebhookUpdate"),
+    M0_NO("DELETE", "/api/v1/webhooks/{webhook_id}/", "mem0WebhookDelete"),
+    M0_NO("GET", "/api/v1/orgs/organizations/", "mem0Orgs"),
+    M0_NO("POST", "/api/v1/orgs/organizations/", "mem0OrgCreate"),
+    M0_NO("GET", "/api/v1/orgs/organizations/{org_id}/projects/{project_id}/", "mem0Project"),
+    M0_NO("PATCH", "/api/v1/orgs/organizations/{org_id}/projects/{project_id}/",
+          "mem0ProjectUpdate"),
+    M0_NO("GET", "/v2/entities/{type}/{entity_id}/profile/", "mem0Profile"),
+    M0_NO("POST", "/v2/profiles/jobs/", "mem0ProfileJob"),
+    M0_NO("GET", "/v2/profiles/jobs/{job_id}/", "mem0ProfileJobGet"),
+    M0_NO("GET", "/v2/profiles/settings/", "mem0ProfileSettings"),
+    M0_NO("POST", "/v2/profiles/settings/", "mem0ProfileSettingsUpdate"),
+#undef M0_NO
     {"GET", "/healthz", mn__h_healthz, NONE, false, "healthz", "operations",
      "Liveness: the process answers.", NULL, NULL, 200, "Health", NULL, false},
     {"GET", "/readyz", mn__h_readyz, NONE, false, "readyz", "operations",
@@ -103,6 +171,15 @@ const mn__hparam mn__hparams[] = {
     {"k", "integer", "search: how many results, 1..max-k (default 10)"},
     {"mode", "string", "search: hybrid (default), vector or keyword"},
     {"min_score", "number", "search: drop results scoring below this"},
+    {"page", "integer", "mem0: page number, from 1 (default 1)"},
+    {"page_size", "integer", "mem0: items per page, 1..1000 (default 100)"},
+    {"user_id", "string", "mem0: the user"},
+    {"agent_id", "string", "mem0: the agent (mnemo user agent:<id>)"},
+    {"app_id", "string", "mem0: the app (mnemo user app:<id>)"},
+    {"run_id", "string", "mem0: the run (mnemo session)"},
+    {"start_date", "string", "mem0: created at or after (RFC 3339)"},
+    {"end_date", "string", "mem0: created at or before (RFC 3339)"},
+    {"delete_linked", "boolean", "mem0: false only (superseded versions are kept)"},
     {NULL, NULL, NULL},
 };
 

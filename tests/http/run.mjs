@@ -62,7 +62,7 @@ const outcomes = []; // {route, status}
 for (const c of spec.cases) {
   const headers = { ...(c.headers || {}) };
   let key;
-  if (c.key === 'malformed') headers.Authorization = 'Token abc';
+  if (c.key === 'malformed') headers.Authorization = 'Basic abc';
   else if (c.key && c.key !== 'none') key = keys[c.key];
   let res;
   try {
