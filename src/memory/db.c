@@ -50,6 +50,7 @@ static void rank_defaults(mn__rank_cfg *r)
     r->index_speaker = true;
     r->index_date = true;
     r->neighbor = 0.5f;
+    r->w_session = 0.15f;
     r->w_role = 1.5f;
     r->w_speaker = 0.3f;
 }
@@ -86,6 +87,8 @@ static void rank_from_env(mn__rank_cfg *r, mn__embed_tunables *tun, const mn__lo
             r->index_date = v != 0;
         else if (!strcmp(p, "neighbor"))
             r->neighbor = v;
+        else if (!strcmp(p, "session"))
+            r->w_session = v;
         else if (!strcmp(p, "w_role"))
             r->w_role = v;
         else if (!strcmp(p, "w_speaker"))

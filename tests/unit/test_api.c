@@ -419,3 +419,56 @@ TEST(api_keyword_only_without_model)
     ASSERT_EQ(info.n_memories, 1);
     mn_db_close(db);
 }
+
+/* A turn inherits a share of the best other turn of its session: a remark in a
+ * conversation about the topic outranks an equal remark in a conversation about something
+ * else (docs/RETRIEVAL.md, stage 5). MNEMO_RANK=session=0 turns the signal off. */
+static mn_id add_in(mn_db *db, const char *session, const char *text)
+{
+    mn_memory_in m;
+    mn_err err;
+    mn_id id = 0;
+    mn_memory_in_init(&m);
+    m.user_id = "carol";
+    m.session_id = session;
+    m.text = text;
+    m.role = MN_ROLE_USER;
+    ASSERT_OK(mn_memory_add(db, &m, &id, &err), &err);
+    return id;
+}
+
+/* 1 when the remark in the music conversation ranks above the one in the shopping conversation */
+static int topic_first(const char *db_name, const char *rank_env)
+{
+    mn_db *db;
+    mn_results *r;
+    mn_id topic, other;
+    size_t i, at_topic = SIZE_MAX, at_other = SIZE_MAX;
+    if (rank_env)
+        setenv("MNEMO_RANK", rank_env, 1);
+    else
+        unsetenv("MNEMO_RANK");
+    db = open_db(db_name, "mock");
+    add_in(db, "music", "My guitar teacher says fresh strings make the guitar sing");
+    add_in(db, "music", "The weather was fine today");
+    topic = add_in(db, "music", "Maybe I should buy new guitar strings soon");
+    other = add_in(db, "shopping", "My neighbour sells guitar strings, old records and cheap used amplifiers");
+    add_in(db, "shopping", "The train was late again this morning");
+    r = search(db, "carol", "guitar strings", MN_MODE_HYBRID);
+    for (i = 0; i < r->n; i++) {
+        at_topic = r->hits[i].mem.id == topic ? i : at_topic;
+        at_other = r->hits[i].mem.id == other ? i : at_other;
+    }
+    mn_results_free(r);
+    mn_db_close(db);
+    ASSERT(at_topic != SIZE_MAX && at_other != SIZE_MAX);
+    return at_topic < at_other;
+}
+
+TEST(api_search_session_signal)
+{
+    /* without the session signal the remark in the shopping conversation wins... */
+    ASSERT(!topic_first("s0.db", "session=0"));
+    /* ...with it, the remark in the conversation about music does */
+    ASSERT(topic_first("s1.db", NULL));
+}
