@@ -55,7 +55,7 @@ typedef struct mn__part {
      * hnsw_dead_base is n - n_alive when it was last brought up to date */
     mn__hnsw *hnsw;
     size_t hnsw_upto, hnsw_dead_base;
-    _Atomic bool hnsw_syncing; /* one search at a time brings the graph up to date */
+    _Atomic bool hnsw_syncing; /* queued for the builder, or being caught up */
     /* owned by db->mu */
     int refs;
     bool loaded;
@@ -117,6 +117,8 @@ struct mn_db {
     struct mn__xq *xq;        /* LLM extraction queue (extract.c); NULL unless extract=llm */
     pthread_mutex_t compact_mu;
     mn__hmap compacting;      /* partition key -> 1 while a compaction runs on it */
+    struct mn__hbuild *hbuild; /* part_hnsw.c: graph builder thread, started on first use */
+    bool hbuild_failed;        /* (db->mu) it could not be started: searches catch up */
 };
 
 /* ---- validate.c --------------------------------------------------------------------- */
@@ -175,7 +177,7 @@ void mn__parts_on_change(void *ctx, const mn__pkey *k);
 size_t mn__part_bytes(const mn__part *p);
 
 /* ---- part_hnsw.c: HNSW for big partitions (docs/INDEX.md) ---------------------------- */
-/* A search that finds the graph behind holds the write lock this long at most to catch up. */
+/* The graph builder holds the write lock this long at most at a time. */
 #define MN__HNSW_SYNC_BUDGET_NS (20 * 1000000LL)
 /* Vector rows from which a partition searches through its graph (MNEMO_HNSW_MIN_ROWS). */
 size_t mn__hnsw_min_rows(void);
@@ -191,6 +193,11 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
  * index stay on the exact path. */
 void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns);
 int64_t mn__part_hnsw_searches(void); /* searches answered through a graph, process-wide */
+/* After a search asked for it (want_sync): queues p for the builder thread, which catches
+ * its graph up in slices of the write lock. Caller holds a reference and no lock. */
+void mn__part_hnsw_want(mn_db *db, mn__part *p);
+/* Stops the builder (mn__parts_free_all calls it first), dropping what is queued. */
+void mn__part_hnsw_stop(mn_db *db);
 
 /* ---- scale-out: redis.c, qcache.c, jobs.c, job_backfill.c (docs/SCALING.md) ----------- */
 typedef struct mn__redis mn__redis;

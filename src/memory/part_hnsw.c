@@ -1,11 +1,13 @@
 /* part_hnsw.c - vector scores of a search through the partition's HNSW graph when the
  * partition is big enough (docs/INDEX.md, "HNSW in the engine"). Writers never touch the
  * graph: rows added after it was last brought up to date are scored exactly, and a search
- * that finds the graph behind brings it up to date afterwards, under the write lock, for a
- * bounded time (inserts are batched off the write path). */
+ * that finds the graph behind hands the partition to the builder thread, which catches the
+ * graph up in slices of the write lock (inserts are batched off the write path and off the
+ * search path). */
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "memory_int.h"
 
@@ -140,4 +142,161 @@ void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns)
             break; /* out of memory: this row and the rest stay on the exact path */
         p->hnsw_upto = i + 1;
     }
+}
+
+/* ---- the builder thread ---------------------------------------------------------------- */
+
+typedef struct mn__hbuild mn__hbuild;
+
+struct mn__hbuild {
+    mn_db *db;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cond;
+    bool stop;
+    mn__part **q; /* each holds a reference, released when its graph is caught up */
+    size_t n, cap;
+};
+
+static bool part_dropped(mn_db *db, mn__part *p)
+{
+    bool d;
+    pthread_mutex_lock(&db->mu);
+    d = p->dropped;
+    pthread_mutex_unlock(&db->mu);
+    return d;
+}
+
+/* Slices of the write lock until the graph covers every row; a pause between slices lets
+ * the searches and writes that queued up behind the lock go first. */
+static void catch_up(mn__hbuild *hb, mn__part *p)
+{
+    struct timespec pause = {0, 1000000L};
+    for (;;) {
+        bool behind, stop;
+        pthread_mutex_lock(&hb->mu);
+        stop = hb->stop;
+        pthread_mutex_unlock(&hb->mu);
+        if (stop || part_dropped(hb->db, p))
+            return;
+        pthread_rwlock_wrlock(&p->lock);
+        if (!p->load_rc)
+            mn__part_hnsw_sync(p, MN__HNSW_SYNC_BUDGET_NS);
+        behind = !p->load_rc && p->hnsw && p->hnsw_upto < MN_MIN(p->n, p->vecs.n);
+        atomic_store(&p->cur_bytes, mn__part_bytes(p));
+        pthread_rwlock_unlock(&p->lock);
+        if (!behind)
+            return;
+        nanosleep(&pause, NULL);
+    }
+}
+
+static void *builder_main(void *arg)
+{
+    mn__hbuild *hb = arg;
+    for (;;) {
+        mn__part *p;
+        pthread_mutex_lock(&hb->mu);
+        while (!hb->stop && hb->n == 0)
+            pthread_cond_wait(&hb->cond, &hb->mu);
+        if (hb->stop) {
+            pthread_mutex_unlock(&hb->mu);
+            return NULL;
+        }
+        p = hb->q[0];
+        memmove(hb->q, hb->q + 1, --hb->n * sizeof *hb->q);
+        pthread_mutex_unlock(&hb->mu);
+        catch_up(hb, p);
+        atomic_store(&p->hnsw_syncing, false);
+        mn__part_release(hb->db, p);
+    }
+}
+
+/* The builder, started on first use; NULL when it cannot be (out of memory, no thread). */
+static mn__hbuild *builder(mn_db *db)
+{
+    mn__hbuild *hb;
+    pthread_mutex_lock(&db->mu);
+    hb = db->hbuild;
+    if (!hb && !db->hbuild_failed) {
+        hb = mn__calloc(1, sizeof *hb);
+        if (hb) {
+            hb->db = db;
+            pthread_mutex_init(&hb->mu, NULL);
+            pthread_cond_init(&hb->cond, NULL);
+            if (pthread_create(&hb->th, NULL, builder_main, hb) != 0) {
+                pthread_mutex_destroy(&hb->mu);
+                pthread_cond_destroy(&hb->cond);
+                mn__free(hb);
+                hb = NULL;
+            }
+        }
+        db->hbuild = hb;
+        db->hbuild_failed = hb == NULL;
+    }
+    pthread_mutex_unlock(&db->mu);
+    return hb;
+}
+
+void mn__part_hnsw_want(mn_db *db, mn__part *p)
+{
+    mn__hbuild *hb;
+    bool queued = false;
+    if (atomic_exchange(&p->hnsw_syncing, true))
+        return; /* already queued or being caught up */
+    hb = builder(db);
+    if (hb) {
+        pthread_mutex_lock(&db->mu);
+        p->refs++; /* the queue's reference */
+        pthread_mutex_unlock(&db->mu);
+        pthread_mutex_lock(&hb->mu);
+        if (!hb->stop && hb->n < hb->cap) {
+            hb->q[hb->n++] = p;
+            queued = true;
+        } else if (!hb->stop) {
+            size_t ncap = hb->cap ? hb->cap * 2 : 8;
+            mn__part **nq = mn__realloc(hb->q, ncap * sizeof *nq);
+            if (nq) {
+                hb->q = nq;
+                hb->cap = ncap;
+                hb->q[hb->n++] = p;
+                queued = true;
+            }
+        }
+        if (queued)
+            pthread_cond_signal(&hb->cond);
+        pthread_mutex_unlock(&hb->mu);
+        if (queued)
+            return;
+        mn__part_release(db, p);
+    }
+    /* no builder: this search catches the graph up for one slice itself */
+    pthread_rwlock_wrlock(&p->lock);
+    if (!p->load_rc)
+        mn__part_hnsw_sync(p, MN__HNSW_SYNC_BUDGET_NS);
+    atomic_store(&p->cur_bytes, mn__part_bytes(p));
+    pthread_rwlock_unlock(&p->lock);
+    atomic_store(&p->hnsw_syncing, false);
+}
+
+void mn__part_hnsw_stop(mn_db *db)
+{
+    mn__hbuild *hb = db->hbuild;
+    size_t i;
+    if (!hb)
+        return;
+    pthread_mutex_lock(&hb->mu);
+    hb->stop = true;
+    pthread_cond_signal(&hb->cond);
+    pthread_mutex_unlock(&hb->mu);
+    pthread_join(hb->th, NULL);
+    for (i = 0; i < hb->n; i++) {
+        atomic_store(&hb->q[i]->hnsw_syncing, false);
+        mn__part_release(db, hb->q[i]);
+    }
+    mn__free(hb->q);
+    pthread_mutex_destroy(&hb->mu);
+    pthread_cond_destroy(&hb->cond);
+    mn__free(hb);
+    db->hbuild = NULL;
 }

@@ -526,7 +526,9 @@ void mn__part_drop(mn_db *db, const mn__pkey *k)
 
 void mn__parts_free_all(mn_db *db)
 {
-    mn__part *p = db->lru_head;
+    mn__part *p;
+    mn__part_hnsw_stop(db); /* it holds references to partitions */
+    p = db->lru_head;
     while (p) {
         mn__part *next = p->lru_next;
         part_free(p);

@@ -403,15 +403,8 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     pthread_rwlock_rdlock(&p->lock);
     rc = rank(db, p, o, mode, qvec, &terms, asker_role, cands, &n_cands, &want_sync);
     pthread_rwlock_unlock(&p->lock);
-    if (want_sync && !atomic_exchange(&p->hnsw_syncing, true)) {
-        /* the graph is behind: this search brings it up to date for a bounded time */
-        pthread_rwlock_wrlock(&p->lock);
-        if (!p->load_rc)
-            mn__part_hnsw_sync(p, MN__HNSW_SYNC_BUDGET_NS);
-        atomic_store(&p->cur_bytes, mn__part_bytes(p));
-        pthread_rwlock_unlock(&p->lock);
-        atomic_store(&p->hnsw_syncing, false);
-    }
+    if (want_sync) /* the graph is behind: the builder thread catches it up */
+        mn__part_hnsw_want(db, p);
     mn__part_release(db, p);
     if (rc)
         goto oom;

@@ -2,6 +2,7 @@
  * a fifth of the rows and after putting them back; determinism by seed; filters; empty and
  * one-row graphs; changed vectors; allocation failures leave the graph unchanged. */
 #include <pthread.h>
+#include <time.h>
 
 #include "../../src/index/index.h"
 #include "t.h"
@@ -489,8 +490,9 @@ TEST(hnsw_engine_big_partition_uses_graph)
     add_range(db, 0, N, ids);
     ASSERT_OK(mn__pkey_make(NULL, MN_SCOPE_USER, "big", &k, NULL), NULL);
 
-    /* searches build the graph a bounded slice at a time; results are exact meanwhile */
-    for (rounds = 0; rounds < 500; rounds++) {
+    /* the first search hands the graph to the builder thread; results are exact meanwhile */
+    for (rounds = 0; rounds < 1000; rounds++) {
+        struct timespec nap = {0, 10000000L};
         mn_search_opts so;
         mn_results *res = NULL;
         bool done;
@@ -509,8 +511,9 @@ TEST(hnsw_engine_big_partition_uses_graph)
         mn__part_release(db, p);
         if (done)
             break;
+        nanosleep(&nap, NULL); /* the builder thread works meanwhile */
     }
-    ASSERT(rounds < 500);
+    ASSERT(rounds < 1000);
     p = mn__part_peek(db, &k);
     ASSERT(mn__hnsw_count(p->hnsw) > N - 256);
     n_graph = mn__part_hnsw_searches();
@@ -608,7 +611,21 @@ TEST(hnsw_engine_concurrent_search_and_writes)
         pthread_join(th[i], NULL);
         ASSERT_EQ(s[i].n_ok, 60);
     }
+    /* the builder caught up meanwhile or does so now: searches then go through the graph */
+    for (i = 0; i < 500 && mn__part_hnsw_searches() == 0; i++) {
+        struct timespec nap = {0, 10000000L};
+        s[0].n_ok = 0;
+        search_loop(&s[0]);
+        nanosleep(&nap, NULL);
+    }
     ASSERT(mn__part_hnsw_searches() > 0);
+    /* more rows, one search that queues them for the builder, and closing right away: the
+     * builder is stopped before the partitions go, and its reference is dropped */
+    ids = mn__realloc(ids, (N + 1000) * sizeof *ids);
+    ASSERT(ids);
+    add_range(db, N + 400, N + 1000, ids);
+    s[0].n_ok = 0;
+    search_loop(&s[0]);
     mn_db_close(db);
     mn__free(ids);
 }
