@@ -183,5 +183,6 @@ clean:
 
 include fuzz/fuzz.mk
 include bench/perf/perf.mk
+include bench/hnsw/hnsw.mk
 
 -include $(shell find $(O) -name '*.d' 2>/dev/null)
