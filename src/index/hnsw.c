@@ -519,7 +519,7 @@ int mn__hnsw_insert(mn__hnsw *h, const mn__vecset *vs, uint32_t row)
     uint32_t *sel = NULL, *nsel = NULL, *up = NULL;
     uint64_t rng0 = h->rng;
     int level, top, l, rc = MN_OK;
-    bool fresh;
+    bool fresh, reset;
 
     if (vs->dim != h->dim || row >= vs->n)
         return MN_EINVAL;
@@ -541,7 +541,9 @@ int mn__hnsw_insert(mn__hnsw *h, const mn__vecset *vs, uint32_t row)
     }
     /* Phase 1, read only: the neighbours of every level. Nothing changes until all are
      * known, so an allocation failure leaves the graph as it was. */
-    top = h->entry < 0 ? -1 : MN_MIN(level, h->max_level);
+    /* a graph of tombstones only (besides this row) leads nowhere: start afresh */
+    reset = h->entry >= 0 && h->n_live - (h->state[row] == HNSW_LIVE ? 1u : 0u) == 0;
+    top = h->entry < 0 || reset ? -1 : MN_MIN(level, h->max_level);
     sel = mn__malloc((size_t)(top + 1 > 0 ? top + 1 : 1) * (size_t)h->m0 * sizeof *sel);
     nsel = mn__calloc((size_t)(top + 1 > 0 ? top + 1 : 1), sizeof *nsel);
     if (!sel || !nsel) {
@@ -586,6 +588,23 @@ int mn__hnsw_insert(mn__hnsw *h, const mn__vecset *vs, uint32_t row)
         }
     }
     /* Phase 2: link. No allocation from here on. */
+    if (reset) {
+        for (i = 0; i < h->cap; i++) {
+            if (i == row || h->state[i] == HNSW_ABSENT)
+                continue;
+            if (h->up[i])
+                h->up_bytes -= (size_t)h->level[i] * (size_t)(h->m + 1) * sizeof **h->up;
+            mn__free(h->up[i]);
+            h->up[i] = NULL;
+            h->links0[i * (size_t)(h->m0 + 1)] = 0;
+            h->level[i] = 0;
+            h->state[i] = HNSW_ABSENT;
+        }
+        h->n_live = h->state[row] == HNSW_LIVE;
+        h->n_dead = h->state[row] == HNSW_DEAD;
+        h->entry = -1;
+        h->max_level = 0;
+    }
     if (!fresh) {
         if (h->state[row] == HNSW_LIVE)
             unlink_node(h, vs, row); /* its vector changed: old links mislead */

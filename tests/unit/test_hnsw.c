@@ -275,6 +275,30 @@ TEST(hnsw_empty_one_and_zero_rows)
     ASSERT_OK(mn__hnsw_search(h, &vs, q, 10, NULL, NULL, NULL, &t), NULL);
     ASSERT_EQ(t.n, 1);
     {
+        /* every row deleted, then a new one: it must be reachable (the tombstones are
+         * dropped instead of standing between the entry point and it) */
+        float b[D], c[D];
+        for (i = 0; i < D; i++) {
+            b[i] = (float)(i % 5) - 2.0f;
+            c[i] = (float)(i % 11) - 5.0f;
+        }
+        ASSERT_OK(mn__vecset_add(&vs, b), NULL); /* row 2 */
+        ASSERT_OK(mn__vecset_add(&vs, c), NULL); /* row 3 */
+        ASSERT_OK(mn__hnsw_insert(h, &vs, 2), NULL);
+        mn__hnsw_delete(h, &vs, 1);
+        mn__hnsw_delete(h, &vs, 2);
+        ASSERT_EQ(mn__hnsw_deleted(h), 2);
+        ASSERT_OK(mn__hnsw_insert(h, &vs, 3), NULL);
+        ASSERT_EQ(mn__hnsw_count(h), 1);
+        ASSERT_EQ(mn__hnsw_deleted(h), 0);
+        ASSERT_OK(mn__hnsw_search(h, &vs, c, 10, NULL, NULL, NULL, &t), NULL);
+        ASSERT_EQ(t.n, 1);
+        ASSERT_EQ(t.idx[0], 3);
+        ASSERT_OK(mn__hnsw_insert(h, &vs, 1), NULL); /* back, linked to row 3 */
+        ASSERT_OK(mn__hnsw_search(h, &vs, q, 10, NULL, NULL, NULL, &t), NULL);
+        ASSERT_EQ(t.n, 2);
+    }
+    {
         mn__vecset other;
         mn__vecset_init(&other, D + 1);
         ASSERT_EQ(mn__hnsw_insert(h, &other, 0), MN_EINVAL);
