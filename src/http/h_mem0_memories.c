@@ -23,6 +23,21 @@ static int refuse_option(mn__hreq *rq, const char *name, const char *feature)
                            name);
 }
 
+/* metadata must be an object, without the member that holds the secondary entities. */
+static int check_meta(mn__hreq *rq, const cJSON *meta)
+{
+    if (!meta)
+        return 0;
+    if (!cJSON_IsObject(meta))
+        return mn__reply_error(rq, MN__H_EFIELD, "send metadata as a JSON object",
+                               "field 'metadata' must be an object");
+    if (cJSON_GetObjectItemCaseSensitive(meta, "_mem0"))
+        return mn__reply_error(rq, MN__H_EFIELD, "pass agent_id and app_id as fields",
+                               "metadata key '_mem0' is reserved (it holds agent_id and app_id "
+                               "next to a user_id)");
+    return 0;
+}
+
 /* The metadata of one stored message: the request's metadata, the secondary entities under
  * "_mem0" and the speaker's name. *out NULL when there is nothing; free with cJSON_free. */
 static int message_meta(mn__hreq *rq, const cJSON *meta, const mn__m0_ents *e, const char *name,
@@ -216,9 +231,8 @@ int mn__h_m0_add(mn__hreq *rq)
     meta = cJSON_GetObjectItemCaseSensitive(rq->json, "metadata");
     if (cJSON_IsNull(meta))
         meta = NULL;
-    if (meta && !cJSON_IsObject(meta))
-        return mn__reply_error(rq, MN__H_EFIELD, "send metadata as a JSON object",
-                               "field 'metadata' must be an object");
+    if ((rc = check_meta(rq, meta)) != 0)
+        return rc;
     infer_v = cJSON_GetObjectItemCaseSensitive(rq->json, "infer");
     if (infer_v && !cJSON_IsNull(infer_v)) {
         if (!cJSON_IsBool(infer_v))
@@ -447,9 +461,10 @@ int mn__h_m0_update(mn__hreq *rq)
         return mn__reply_error(rq, MN__H_EFIELD, "a memory keeps the time it was stored",
                                "field 'timestamp' cannot be changed in mnemo");
     meta = cJSON_GetObjectItemCaseSensitive(rq->json, "metadata");
-    if (meta && !cJSON_IsObject(meta) && !cJSON_IsNull(meta))
-        return mn__reply_error(rq, MN__H_EFIELD, "send metadata as a JSON object",
-                               "field 'metadata' must be an object");
+    if (cJSON_IsNull(meta))
+        meta = NULL;
+    if ((rc = check_meta(rq, meta)) != 0)
+        return rc;
     if (!p.text && !cJSON_IsObject(meta))
         return mn__reply_error(rq, MN__H_EFIELD, "send text or metadata",
                                "the update changes nothing");

@@ -19,7 +19,13 @@ function check(name, cond, detail) {
 let srv;
 let dir;
 async function done() {
-  if (srv) await srv.stop();
+  if (srv) {
+    const e = await srv.stop();
+    const s = srv.stderr;
+    srv = null;
+    check('the server stops cleanly with no sanitizer report', e.code === 0 && !/runtime error|Sanitizer/.test(s),
+      JSON.stringify(e) + '\n' + ((s.match(/.*(runtime error|Sanitizer).*/) || [''])[0]));
+  }
   if (dir) fs.rmSync(dir, { recursive: true, force: true });
   console.log(`mem0: ${pass} passed, ${fail} failed`);
   process.exit(fail === 0 ? 0 : 1);
@@ -139,6 +145,11 @@ await a.add([{ role: 'assistant', content: 'Travel agent policy: refundable fare
   check('getAll: OR of a user and an agent', both.count === 4 && both.results.some((m) => m.agentId === 'travel' && m.userId === null), JSON.stringify(both.results.map((m) => [m.userId, m.agentId, m.memory])));
   const bobAgent = await a.getAll({ filters: { AND: [{ user_id: 'bob' }, { agent_id: 'travel' }] } });
   check('getAll: user and agent together', bobAgent.count === 1 && /flight/.test(bobAgent.results[0].memory) && bobAgent.results[0].agentId === 'travel', JSON.stringify(bobAgent));
+  const kept = await a.update(bobAgent.results[0].id, { metadata: { seat: 'aisle' } });
+  check('update: new metadata keeps the memory\'s agent', kept.agentId === 'travel' && kept.userId === 'bob' && kept.metadata.seat === 'aisle' && !('_mem0' in kept.metadata),
+    JSON.stringify(kept));
+  const reserved = await failure(a.add([{ role: 'user', content: 'x' }], { userId: 'bob', infer: false, metadata: { _mem0: { agent_id: 'spoof' } } }));
+  check('add: the metadata key that holds the secondary entities is reserved', reserved.name === 'ValidationError' && /_mem0/.test(reserved.message), JSON.stringify(reserved));
   const inList = await a.getAll({ filters: { user_id: { in: ['bob', 'nobody'] } } });
   check('getAll: "in" list of users', inList.count === 3, JSON.stringify(inList.count));
   const future = await a.getAll({ filters: { user_id: 'alice' }, startDate: '2999-01-01' });
