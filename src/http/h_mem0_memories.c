@@ -696,17 +696,18 @@ static int batch_read(mn__hreq *rq, bool with_text, bitem **out, size_t *out_n)
         const char *sid = NULL;
         mn_results *r = NULL;
         snprintf(rq->where, sizeof rq->where, "memories[%zu]: ", i);
-        if (!cJSON_IsObject(it))
-            rc = mn__reply_error(rq, MN__H_EFIELD, NULL, "%san item must be an object",
-                                 rq->where);
-        else if ((rc = mn__json_fields(rq, it, "item", with_text ? upd : del)) ||
-                 (rc = mn__json_str(rq, it, "memory_id", true, &sid)) ||
-                 (with_text && (rc = mn__json_str(rq, it, "text", true, &v[i].text))))
-            ;
-        else if (with_text && !*v[i].text)
+        rc = cJSON_IsObject(it) ? mn__json_fields(rq, it, "item", with_text ? upd : del)
+                                : mn__reply_error(rq, MN__H_EFIELD, NULL,
+                                                  "%san item must be an object", rq->where);
+        if (!rc)
+            rc = mn__json_str(rq, it, "memory_id", true, &sid);
+        if (!rc && with_text)
+            rc = mn__json_str(rq, it, "text", true, &v[i].text);
+        if (!rc && with_text && !*v[i].text)
             rc = mn__reply_error(rq, MN__H_EFIELD, NULL, "%sfield 'text' is empty", rq->where);
-        else if ((rc = fetch(rq, sid, &v[i].id, v[i].owner, &r)) == 0)
-            mn_results_free(r);
+        if (!rc)
+            rc = fetch(rq, sid, &v[i].id, v[i].owner, &r);
+        mn_results_free(r);
         if (rc)
             break;
         i++;
