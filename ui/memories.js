@@ -224,7 +224,10 @@ export async function editMemory(m, ctx, onChange) {
   if (saved) {
     announce(`Memory ${m.id} saved`);
     if (onChange) await onChange();
-    flashNear(`Memory #${m.id} saved.`);
+    const n = flashNear(`Memory #${m.id} saved.`);
+    // The table was redrawn: give the focus back to the same memory's Edit button.
+    const again = document.querySelector(`#panel [data-id="${m.id}"] button[aria-label="Edit memory ${m.id}"]`);
+    (again || n)?.focus();
   }
 }
 
@@ -248,17 +251,19 @@ export async function deleteMemory(m, ctx, onChange) {
     announce(`Memory ${m.id} deleted`);
     ctx.refreshUsers();
     if (onChange) await onChange();
-    flashNear(`Memory #${m.id} deleted.`);
+    flashNear(`Memory #${m.id} deleted.`)?.focus();
   }
 }
 
 // A short confirmation at the top of the current panel.
 function flashNear(text) {
   const panel = document.getElementById('panel');
-  if (!panel) return;
+  if (!panel) return null;
   panel.querySelectorAll('.notice.flash').forEach((n) => n.remove());
   const n = notice(text);
   n.classList.add('flash');
   n.id = 'flash';
+  n.tabIndex = -1;
   panel.prepend(n);
+  return n;
 }

@@ -85,13 +85,14 @@ async function renderUserOverview(panel, ctx) {
 function renderManage(panel, ctx) {
   const user = ctx.user;
   // Compaction.
-  const keep = h('input', { id: 'compact-keep', type: 'number', min: '-1', max: '100000', value: '20' });
+  const keep = h('input', { id: 'compact-keep', type: 'number', min: '-1', max: '100000', value: '20', 'aria-describedby': 'compact-keep-help' });
   const dry = h('input', { id: 'compact-dry', type: 'checkbox' });
   const out = h('div', { id: 'compact-result', 'aria-live': 'polite' });
   const form = h('form', { class: 'card form-grid', id: 'compact-form' },
     h('h3', {}, 'Compaction'),
     h('p', { class: 'help' }, 'Related messages are summarized; the messages are archived (still searchable as archived) and the summary points to them.'),
     h('label', { for: 'compact-keep' }, 'Newest messages to keep raw'), keep,
+    h('p', { class: 'help', id: 'compact-keep-help' }, '0 takes the server default (20); -1 compacts every message.'),
     h('label', { class: 'check' }, dry, ' Dry run (only report what would change)'),
     h('div', {}, h('button', { type: 'submit', class: 'primary', id: 'compact-run' }, 'Run compaction')),
     out);
