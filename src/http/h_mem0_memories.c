@@ -96,7 +96,8 @@ static int put_event(mn__buf *b, bool first, mn_id id, const char *owner, const 
     if (!rc)
         rc = mn__buf_json_str(b, m->text, strlen(m->text));
     if (!rc)
-        rc = mn__buf_printf(b, "},\"kind\":\"%s\"", mn_kind_name(m->kind));
+        rc = mn__buf_printf(b, "},\"kind\":\"%s\"",
+                            mn_kind_name(m->kind) ? mn_kind_name(m->kind) : "message");
     if (!rc && prev) {
         mn__m0_id_format(prev->id, owner, sid, sizeof sid);
         rc = mn__buf_puts(b, ",\"previous_memory\":");
