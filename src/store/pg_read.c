@@ -359,10 +359,7 @@ int mn__pg_stats(mn__store *st, mn__store_stats *out, mn_err *err)
     PGresult *r = NULL;
     int rc;
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->mu);
-    out->n_commits = s->n_commits;
-    out->n_committed_ops = s->n_committed_ops;
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_counts(&s->wq, &out->n_commits, &out->n_committed_ops);
     out->schema_version = s->schema_version;
     rc = mn__pg_conn_get(s, &c, err);
     if (rc)

@@ -12,31 +12,7 @@
 
 #include "store_int.h"
 
-#define MAX_GROUP 1024      /* requests */
-#define MAX_GROUP_ROWS 8192 /* rows written, counting each non-put request as one */
 #define MAX_ATTEMPTS 3      /* a group that hit a deadlock or serialization failure reruns */
-
-enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART, OP_CALL, OP_SET_EMB };
-
-struct mn__pg_wreq {
-    int op;
-    mn__row *rows; /* put: borrowed from the caller, who sleeps until done */
-    size_t n_rows;
-    const mn__pkey *k;
-    mn_id id;
-    const mn__row_patch *patch;
-    int64_t now_ms;
-    int64_t n_deleted;
-    mn__pg_write_fn call;
-    void *call_ctx;
-    const mn__embed_update *emb; /* OP_SET_EMB: n_rows of them */
-    size_t n_written;
-    int rc;
-    mn_err err;
-    bool done;
-    pthread_cond_t cond;
-    mn__pg_wreq *next;
-};
 
 /* One change of a partition's counters, folded per partition before commit. */
 enum { EV_ADD, EV_RESET };
@@ -166,12 +142,6 @@ static int apply_bumps(wctx *w, int64_t now_ms, mn_err *err)
 
 /* ---- the requests, run by a writer inside the group transaction -------------------------*/
 
-static mn__pkey row_key(const mn__row *r)
-{
-    mn__pkey k = {r->tenant, r->scope, r->user_id};
-    return k;
-}
-
 /* Inserts rows [0, n) with one statement of INS_1 + which. */
 static int insert_chunk(wctx *w, mn__row *rows, int which, int64_t now_ms, mn_err *err)
 {
@@ -286,7 +256,7 @@ static int insert_rows(wctx *w, mn__row *rows, size_t n, int64_t now_ms, mn_err 
     return rc;
 }
 
-static int run_put(wctx *w, mn__pg_wreq *q)
+static int run_put(wctx *w, mn__wreq *q)
 {
     size_t i, run_start = 0;
     int rc = insert_rows(w, q->rows, q->n_rows, q->now_ms, &q->err);
@@ -299,7 +269,7 @@ static int run_put(wctx *w, mn__pg_wreq *q)
                                           &(mn__pkey){q->rows[i + 1].tenant,
                                                       q->rows[i + 1].scope,
                                                       q->rows[i + 1].user_id})) {
-            mn__pkey k = row_key(&q->rows[i]);
+            mn__pkey k = mn__row_pkey(&q->rows[i]);
             rc = add_event(w, &k, EV_ADD, (int64_t)(i + 1 - run_start));
             if (rc)
                 rc = oom(w->s, &q->err);
@@ -338,7 +308,7 @@ static int run_key_id(wctx *w, int q, const mn__pkey *k, mn_id id, const char *o
     return MN_OK;
 }
 
-static int run_update(wctx *w, mn__pg_wreq *q)
+static int run_update(wctx *w, mn__wreq *q)
 {
     const mn__row_patch *p = q->patch;
     bool content = p->text || p->metadata_json || p->status;
@@ -392,7 +362,7 @@ static int run_update(wctx *w, mn__pg_wreq *q)
     return add_event(w, q->k, EV_ADD, 0) ? oom(w->s, &q->err) : MN_OK;
 }
 
-static int run_delete_one(wctx *w, mn__pg_wreq *q)
+static int run_delete_one(wctx *w, mn__wreq *q)
 {
     int64_t n = 0;
     int rc = run_key_id(w, MN__PG_Q_DELETE_ONE, q->k, q->id, "delete memory", &n, &q->err);
@@ -403,7 +373,7 @@ static int run_delete_one(wctx *w, mn__pg_wreq *q)
     return add_event(w, q->k, EV_ADD, -1) ? oom(w->s, &q->err) : MN_OK;
 }
 
-static int run_delete_part(wctx *w, mn__pg_wreq *q)
+static int run_delete_part(wctx *w, mn__wreq *q)
 {
     const char *vals[3];
     PGresult *r;
@@ -420,7 +390,7 @@ static int run_delete_part(wctx *w, mn__pg_wreq *q)
 
 /* Vectors of a background embedder: written only where the row still has the text that was
  * embedded (same updated_at), without history; one version bump per partition written. */
-static int run_set_emb(wctx *w, mn__pg_wreq *q)
+static int run_set_emb(wctx *w, mn__wreq *q)
 {
     static const char sql[] =
         "UPDATE memories SET embed_model = $1, embedding = $2::bytea WHERE tenant = $3 "
@@ -471,19 +441,19 @@ static int run_set_emb(wctx *w, mn__pg_wreq *q)
     return MN_OK;
 }
 
-static int run_one(wctx *w, mn__pg_wreq *q)
+static int run_one(wctx *w, mn__wreq *q)
 {
     switch (q->op) {
-    case OP_SET_EMB:
+    case MN__W_SET_EMB:
         return run_set_emb(w, q);
-    case OP_PUT:
+    case MN__W_PUT:
         return run_put(w, q);
-    case OP_UPDATE:
+    case MN__W_UPDATE:
         return run_update(w, q);
-    case OP_DELETE_ONE:
+    case MN__W_DELETE_ONE:
         return run_delete_one(w, q);
-    case OP_CALL:
-        return q->call(w->s, w->c, q->call_ctx, q->now_ms, &q->err);
+    case MN__W_CALL:
+        return q->call.pg(w->s, w->c, q->call_ctx, q->now_ms, &q->err);
     default:
         return run_delete_part(w, q);
     }
@@ -491,21 +461,10 @@ static int run_one(wctx *w, mn__pg_wreq *q)
 
 /* ---- the group transaction ----------------------------------------------------------------*/
 
-static void fail_rest(mn__pg_wreq *group, const mn_err *e)
-{
-    mn__pg_wreq *q;
-    for (q = group; q; q = q->next) {
-        if (q->rc == MN_OK) {
-            q->rc = e->code ? e->code : MN_EINTERNAL;
-            q->err = *e;
-        }
-    }
-}
-
 /* Preallocates one id per row of the group's puts, ascending. */
-static int take_ids(wctx *w, mn__pg_wreq *group, mn_err *err)
+static int take_ids(wctx *w, mn__wreq *group, mn_err *err)
 {
-    mn__pg_wreq *q;
+    mn__wreq *q;
     size_t n = 0, i;
     char nbuf[24];
     const char *vals[1] = {nbuf};
@@ -513,7 +472,7 @@ static int take_ids(wctx *w, mn__pg_wreq *group, mn_err *err)
     int rc;
     w->ids_next = 0;
     for (q = group; q; q = q->next)
-        n += q->op == OP_PUT ? q->n_rows : 0;
+        n += q->op == MN__W_PUT ? q->n_rows : 0;
     if (!n)
         return MN_OK;
     if (n > w->ids_cap) {
@@ -552,23 +511,15 @@ static int take_ids(wctx *w, mn__pg_wreq *group, mn_err *err)
  * the group dequeued before it took its own (or gave up its turn). */
 static void ticket_wait(wctx *w)
 {
-    mn__pg *s = w->s;
-    pthread_mutex_lock(&s->mu);
-    while (s->ticket_turn != w->ticket)
-        pthread_cond_wait(&s->cond_work, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_ticket_wait(&w->s->wq, w->ticket);
 }
 
 static void ticket_done(wctx *w)
 {
-    mn__pg *s = w->s;
     if (w->ticket_used)
         return;
     w->ticket_used = true;
-    pthread_mutex_lock(&s->mu);
-    s->ticket_turn++;
-    pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_ticket_done(&w->s->wq);
 }
 
 static bool retryable(int rc, const mn_err *e)
@@ -579,10 +530,10 @@ static bool retryable(int rc, const mn_err *e)
 
 /* One attempt at the group. Returns whether it committed; *out_retry when it failed on a
  * deadlock or serialization failure and may run again. */
-static bool run_group_once(wctx *w, mn__pg_wreq *group, int64_t *out_ok, bool *out_retry)
+static bool run_group_once(wctx *w, mn__wreq *group, int64_t *out_ok, bool *out_retry)
 {
     mn__pg *s = w->s;
-    mn__pg_wreq *q;
+    mn__wreq *q;
     bool multi = group->next != NULL, req_failed = false;
     int64_t now_ms = group->now_ms;
     mn_err e;
@@ -652,14 +603,14 @@ abort:
         /* a request's own failure (not found, a bad value) is its caller's outcome */
         if (!req_failed)
             mn__log(s->cfg.log, rc == MN_EUNAVAIL ? MN_LOG_DEBUG : MN_LOG_WARN, "%s", e.msg);
-        fail_rest(group, &e);
+        mn__wq_fail_rest(group, &e);
     }
     return false;
 }
 
-static bool run_group(wctx *w, mn__pg_wreq *group, int64_t *out_ok)
+static bool run_group(wctx *w, mn__wreq *group, int64_t *out_ok)
 {
-    mn__pg_wreq *q;
+    mn__wreq *q;
     int attempt;
     bool retry = false, ok = false;
     for (attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
@@ -671,7 +622,7 @@ static bool run_group(wctx *w, mn__pg_wreq *group, int64_t *out_ok)
         mn_err e;
         mn__err_set(&e, MN_EBUSY, "retry", "store '%s': write conflicted %d times",
                     w->s->name, MAX_ATTEMPTS);
-        fail_rest(group, &e);
+        mn__wq_fail_rest(group, &e);
     }
     if (!w->ticket_used) { /* failed before taking ids: let the next group go */
         ticket_wait(w);
@@ -679,7 +630,7 @@ static bool run_group(wctx *w, mn__pg_wreq *group, int64_t *out_ok)
     }
     if (!ok)
         for (q = group; q; q = q->next)
-            if (q->op == OP_PUT && q->rc)
+            if (q->op == MN__W_PUT && q->rc)
                 for (size_t i = 0; i < q->n_rows; i++)
                     q->rows[i].id = 0;
     return ok;
@@ -688,63 +639,18 @@ static bool run_group(wctx *w, mn__pg_wreq *group, int64_t *out_ok)
 static void *writer_main(void *arg)
 {
     mn__pg *s = arg;
+    mn__wreq *group;
     wctx w;
     memset(&w, 0, sizeof w);
     w.s = s;
     mn__buf_init(&w.sources, 0);
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        mn__pg_wreq *group, *q, *next;
-        size_t n = 0, rows;
+    while ((group = mn__wq_take(&s->wq, &w.ticket)) != NULL) {
         int64_t n_ok;
         bool committed;
-        while (!s->head || (s->paused && !s->stopping)) {
-            if (s->stopping && !s->head)
-                goto out;
-            pthread_cond_wait(&s->cond_work, &s->mu);
-        }
-        if (s->cfg.commit_delay_us > 0 && !s->stopping && s->n_queued < MAX_GROUP) {
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += (long)s->cfg.commit_delay_us % 1000000 * 1000;
-            until.tv_sec += s->cfg.commit_delay_us / 1000000 + until.tv_nsec / 1000000000;
-            until.tv_nsec %= 1000000000;
-            while (!s->stopping && s->n_queued < MAX_GROUP &&
-                   pthread_cond_timedwait(&s->cond_work, &s->mu, &until) == 0)
-                ;
-            if (!s->head)
-                continue; /* another writer took them */
-        }
-        group = s->head;
-        rows = group->op == OP_PUT ? group->n_rows : 1;
-        for (q = group; q->next && n + 1 < MAX_GROUP && rows < MAX_GROUP_ROWS; q = q->next) {
-            n++;
-            rows += q->next->op == OP_PUT ? q->next->n_rows : 1;
-        }
-        s->head = q->next;
-        if (!s->head)
-            s->tail = NULL;
-        q->next = NULL;
-        s->n_queued -= n + 1;
-        w.ticket = s->ticket_next++;
         w.ticket_used = false;
-        pthread_mutex_unlock(&s->mu);
-
         committed = run_group(&w, group, &n_ok);
-
-        pthread_mutex_lock(&s->mu);
-        if (committed) {
-            s->n_commits++;
-            s->n_committed_ops += n_ok;
-        }
-        for (q = group; q; q = next) {
-            next = q->next; /* q lives on its caller's stack: gone once it wakes */
-            q->done = true;
-            pthread_cond_signal(&q->cond);
-        }
+        mn__wq_finish(&s->wq, group, committed, n_ok);
     }
-out:
-    pthread_mutex_unlock(&s->mu);
     mn__buf_release(&w.sources);
     mn__sq_scratch_release(&w.sc);
     mn__free(w.ids);
@@ -772,109 +678,28 @@ void mn__pg_writers_stop(mn__pg *s)
     int i;
     if (!s->n_writers)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_stop(&s->wq);
     for (i = 0; i < s->n_writers; i++)
         pthread_join(s->writers[i], NULL);
-    pthread_mutex_lock(&s->mu);
-    while (s->n_in_submit)
-        pthread_cond_wait(&s->cond_work, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_wait_callers(&s->wq);
     s->n_writers = 0;
 }
 
 void mn__pg_writer_pause(mn__store *st, bool paused)
 {
-    mn__pg *s = mn__pg_from(st);
-    pthread_mutex_lock(&s->mu);
-    s->paused = paused;
-    pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_pause(&mn__pg_from(st)->wq, paused);
 }
 
 size_t mn__pg_queue_len(mn__store *st)
 {
-    mn__pg *s = mn__pg_from(st);
-    size_t n;
-    pthread_mutex_lock(&s->mu);
-    n = s->n_queued;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    return mn__wq_len(&mn__pg_from(st)->wq);
 }
 
 /* ---- the caller's side ----------------------------------------------------------------------*/
 
-static int submit(mn__pg *s, mn__pg_wreq *q, mn_err *err)
+static int submit(mn__pg *s, mn__wreq *q, mn_err *err)
 {
-    int rc;
-    if (!s->n_writers)
-        return mn__err_set(err, s->cfg.read_only ? MN_EPERM : MN_ECLOSED,
-                           s->cfg.read_only ? "open the store read-write to change it" : NULL,
-                           "store '%s': %s", s->name,
-                           s->cfg.read_only ? "opened read-only" : "closed");
-    q->now_ms = mn__now_ms();
-    mn__err_clear(&q->err);
-    pthread_cond_init(&q->cond, NULL);
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        pthread_cond_destroy(&q->cond);
-        return mn__err_set(err, MN_ECLOSED, NULL, "store '%s': closing", s->name);
-    }
-    if (s->tail)
-        s->tail->next = q;
-    else
-        s->head = q;
-    s->tail = q;
-    s->n_queued++;
-    s->n_in_submit++;
-    /* broadcast: a writer waiting for its id turn on this condition must not take the
-     * wake-up meant for an idle one */
-    pthread_cond_broadcast(&s->cond_work);
-    while (!q->done)
-        pthread_cond_wait(&q->cond, &s->mu);
-    if (--s->n_in_submit == 0 && s->stopping)
-        pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
-    pthread_cond_destroy(&q->cond);
-    rc = q->rc;
-    if (rc && err) {
-        *err = q->err;
-        err->code = rc;
-    }
-    return rc;
-}
-
-static int check_row(const mn__row *r, size_t i, mn_err *err)
-{
-    mn__pkey k = row_key(r);
-    const char *bad = NULL;
-    int rc = mn__sq_check_pkey(&k, err);
-    if (rc) {
-        mn__err_prefix(err, "row %zu", i);
-        return rc;
-    }
-    if (!r->text)
-        bad = "text is missing";
-    else if (r->kind && !mn__sq_kind_text(r->kind))
-        bad = "kind is out of range";
-    else if (r->role && !mn__sq_role_text(r->role))
-        bad = "role is out of range";
-    else if (r->status && !mn__sq_status_text(r->status))
-        bad = "status is out of range";
-    else if (r->n_sources && !r->sources)
-        bad = "n_sources without sources";
-    else if (r->n_sources > MN_MAX_SOURCES)
-        bad = "more than MN_MAX_SOURCES sources";
-    else if (r->embedding && (r->dim <= 0 || r->dim > 65536 || !r->embed_model))
-        bad = "embedding needs dim in 1..65536 and embed_model";
-    else if (!r->embedding && (r->dim || r->embed_model))
-        bad = "dim or embed_model without embedding";
-    if (bad)
-        return mn__err_set(err, MN_EINVAL, NULL, "row %zu: %s", i, bad);
-    return MN_OK;
+    return mn__wq_submit(&s->wq, q, s->n_writers > 0, s->cfg.read_only, s->name, err);
 }
 
 /* A batch that failed inside PostgreSQL names no row: find it by inserting the rows one by
@@ -918,32 +743,16 @@ static void name_bad_row(mn__pg *s, mn__row *rows, size_t n, mn_err *err)
 int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
     mn__pg *s = mn__pg_from(st);
-    mn__pg_wreq q;
-    size_t i;
-    int rc;
-    for (i = 0; i < n; i++) {
-        rc = check_row(&rows[i], i, err);
-        if (rc)
-            return rc;
-    }
-    if (n == 0)
-        return MN_OK;
+    mn__wreq q;
+    int rc = mn__wq_check_rows(rows, n, err);
+    if (rc || n == 0)
+        return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_PUT;
+    q.op = MN__W_PUT;
     q.rows = rows;
     q.n_rows = n;
     rc = submit(s, &q, err);
-    for (i = 0; i < n; i++) {
-        mn__row *r = &rows[i];
-        if (rc) {
-            r->id = 0; /* nothing was stored */
-            continue;
-        }
-        if (!r->created_at_ms)
-            r->created_at_ms = q.now_ms;
-        if (!r->updated_at_ms)
-            r->updated_at_ms = r->created_at_ms;
-    }
+    mn__wq_put_done(rows, n, rc, q.now_ms);
     if (rc == MN_EINVAL && n > 1 && err)
         name_bad_row(s, rows, n, err);
     return rc;
@@ -953,23 +762,12 @@ int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patc
                   mn_err *err)
 {
     mn__pg *s = mn__pg_from(st);
-    mn__pg_wreq q;
-    int rc = mn__sq_check_pkey(k, err);
+    mn__wreq q;
+    int rc = mn__wq_check_patch(k, id, p, err);
     if (rc)
         return rc;
-    if (!p)
-        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: no patch",
-                           (long long)id);
-    if (p->status && !mn__sq_status_text(p->status))
-        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: status %d out of range",
-                           (long long)id, (int)p->status);
-    if (p->embedding && (p->dim <= 0 || p->dim > 65536 || !p->embed_model))
-        return mn__err_set(err, MN_EINVAL, NULL,
-                           "update of memory %lld: embedding needs dim in 1..65536 and "
-                           "embed_model",
-                           (long long)id);
     memset(&q, 0, sizeof q);
-    q.op = OP_UPDATE;
+    q.op = MN__W_UPDATE;
     q.k = k;
     q.id = id;
     q.patch = p;
@@ -978,12 +776,12 @@ int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patc
 
 int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 {
-    mn__pg_wreq q;
+    mn__wreq q;
     int rc = mn__sq_check_pkey(k, err);
     if (rc)
         return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_DELETE_ONE;
+    q.op = MN__W_DELETE_ONE;
     q.k = k;
     q.id = id;
     return submit(mn__pg_from(st), &q, err);
@@ -991,14 +789,14 @@ int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 
 int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
 {
-    mn__pg_wreq q;
+    mn__wreq q;
     int rc = mn__sq_check_pkey(k, err);
     if (out_n)
         *out_n = 0;
     if (rc)
         return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_DELETE_PART;
+    q.op = MN__W_DELETE_PART;
     q.k = k;
     rc = submit(mn__pg_from(st), &q, err);
     if (rc == MN_OK && out_n)
@@ -1008,10 +806,10 @@ int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn
 
 int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)
 {
-    mn__pg_wreq q;
+    mn__wreq q;
     memset(&q, 0, sizeof q);
-    q.op = OP_CALL;
-    q.call = fn;
+    q.op = MN__W_CALL;
+    q.call.pg = fn;
     q.call_ctx = ctx;
     return submit(s, &q, err);
 }
@@ -1019,14 +817,14 @@ int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)
 int mn__pg_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, size_t *out_n,
                           mn_err *err)
 {
-    mn__pg_wreq q;
+    mn__wreq q;
     int rc;
     if (out_n)
         *out_n = 0;
     if (n == 0)
         return MN_OK;
     memset(&q, 0, sizeof q);
-    q.op = OP_SET_EMB;
+    q.op = MN__W_SET_EMB;
     q.emb = u;
     q.n_rows = n;
     rc = submit(mn__pg_from(st), &q, err);

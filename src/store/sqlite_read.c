@@ -340,10 +340,7 @@ int mn__sq_stats(mn__store *st_, mn__store_stats *out, mn_err *err)
     sqlite3_stmt *st;
     int rc;
     memset(out, 0, sizeof *out);
-    pthread_mutex_lock(&s->mu);
-    out->n_commits = s->n_commits;
-    out->n_committed_ops = s->n_committed_ops;
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_counts(&s->wq, &out->n_commits, &out->n_committed_ops);
     out->schema_version = s->schema_version;
     out->file_bytes = file_size(s->path, "") + file_size(s->path, "-wal");
     rc = rstmt(s, MN__SQ_R_COUNT, &r, &st, err);

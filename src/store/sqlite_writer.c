@@ -1,36 +1,12 @@
 /* sqlite_writer.c - the single writer of the SQLite backend. Callers queue a request and
  * sleep; the writer thread drains the queue into one transaction (group commit), runs each
  * request inside its own savepoint so that a failing one does not undo the others, commits,
- * and wakes each caller with its own result. A call returns only after the commit. */
+ * and wakes each caller with its own result. A call returns only after the commit. The
+ * queue itself (waiting, grouping, waking) is wqueue.c, shared with pg_writer.c. */
 #include <string.h>
 #include <time.h>
 
 #include "store_int.h"
-
-/* Bounds on one transaction, so that the first caller of a group does not wait for an
- * unbounded amount of work queued behind it. */
-#define MAX_GROUP 1024       /* requests */
-#define MAX_GROUP_ROWS 8192  /* rows written, counting each non-put request as one */
-
-enum { OP_PUT, OP_UPDATE, OP_DELETE_ONE, OP_DELETE_PART, OP_CALL };
-
-struct mn__sq_wreq {
-    int op;
-    mn__row *rows; /* put: borrowed from the caller, who sleeps until done */
-    size_t n_rows;
-    const mn__pkey *k;
-    mn_id id;
-    const mn__row_patch *patch;
-    int64_t now_ms;
-    int64_t n_deleted;
-    mn__sq_write_fn call; /* OP_CALL: run by the writer thread on its connection */
-    void *call_ctx;
-    int rc;
-    mn_err err;
-    bool done;
-    pthread_cond_t cond;
-    mn__sq_wreq *next;
-};
 
 /* Writer-thread state that lives for one thread run. */
 typedef struct wctx {
@@ -136,17 +112,11 @@ static bool same_partition(const mn__row *a, const mn__row *b)
     return !strcmp(a->user_id, b->user_id);
 }
 
-static mn__pkey row_key(const mn__row *r)
-{
-    mn__pkey k = {r->tenant, r->scope, r->user_id};
-    return k;
-}
-
 static int insert_one(wctx *w, mn__row *r, int64_t now_ms, mn_err *err)
 {
     mn__sq *s = w->s;
     sqlite3_stmt *st;
-    mn__pkey k = row_key(r);
+    mn__pkey k = mn__row_pkey(r);
     int64_t created = r->created_at_ms ? r->created_at_ms : now_ms;
     int64_t updated = r->updated_at_ms ? r->updated_at_ms : created;
     const void *blob = NULL;
@@ -197,7 +167,7 @@ static int insert_one(wctx *w, mn__row *r, int64_t now_ms, mn_err *err)
     return rc;
 }
 
-static int run_put(wctx *w, mn__sq_wreq *q)
+static int run_put(wctx *w, mn__wreq *q)
 {
     size_t i, run_start = 0;
     int rc = MN_OK;
@@ -209,7 +179,7 @@ static int run_put(wctx *w, mn__sq_wreq *q)
         }
         /* One bump per run of rows of the same partition. */
         if (i + 1 == q->n_rows || !same_partition(&q->rows[i], &q->rows[i + 1])) {
-            mn__pkey k = row_key(&q->rows[i]);
+            mn__pkey k = mn__row_pkey(&q->rows[i]);
             rc = bump(w->s, &k, (int64_t)(i + 1 - run_start), q->now_ms, &q->err);
             run_start = i + 1;
         }
@@ -251,7 +221,7 @@ static int exists(mn__sq *s, const mn__pkey *k, mn_id id, mn_err *err)
     return rc;
 }
 
-static int run_update(wctx *w, mn__sq_wreq *q)
+static int run_update(wctx *w, mn__wreq *q)
 {
     mn__sq *s = w->s;
     const mn__row_patch *p = q->patch;
@@ -304,7 +274,7 @@ static int run_update(wctx *w, mn__sq_wreq *q)
     return rc;
 }
 
-static int run_delete_one(wctx *w, mn__sq_wreq *q)
+static int run_delete_one(wctx *w, mn__wreq *q)
 {
     mn__sq *s = w->s;
     sqlite3_stmt *st;
@@ -324,7 +294,7 @@ static int run_delete_one(wctx *w, mn__sq_wreq *q)
     return bump(s, q->k, -1, q->now_ms, &q->err);
 }
 
-static int run_delete_part(wctx *w, mn__sq_wreq *q)
+static int run_delete_part(wctx *w, mn__wreq *q)
 {
     mn__sq *s = w->s;
     sqlite3_stmt *st;
@@ -348,17 +318,17 @@ static int run_delete_part(wctx *w, mn__sq_wreq *q)
     return rc ? rc : wstep(s, st, "update partition version", &q->err);
 }
 
-static int run_one(wctx *w, mn__sq_wreq *q)
+static int run_one(wctx *w, mn__wreq *q)
 {
     switch (q->op) {
-    case OP_PUT:
+    case MN__W_PUT:
         return run_put(w, q);
-    case OP_UPDATE:
+    case MN__W_UPDATE:
         return run_update(w, q);
-    case OP_DELETE_ONE:
+    case MN__W_DELETE_ONE:
         return run_delete_one(w, q);
-    case OP_CALL:
-        return q->call(w->s, q->call_ctx, q->now_ms, &q->err);
+    case MN__W_CALL:
+        return q->call.sq(w->s, q->call_ctx, q->now_ms, &q->err);
     default:
         return run_delete_part(w, q);
     }
@@ -367,23 +337,12 @@ static int run_one(wctx *w, mn__sq_wreq *q)
 /* ---- the group transaction ----------------------------------------------------------------*/
 
 /* Fails every request of the group that has not failed on its own. */
-static void fail_rest(mn__sq_wreq *group, const mn_err *e)
-{
-    mn__sq_wreq *q;
-    for (q = group; q; q = q->next) {
-        if (q->rc == MN_OK) {
-            q->rc = e->code ? e->code : MN_EINTERNAL;
-            q->err = *e;
-        }
-    }
-}
-
 /* Runs the requests of group in one transaction; each gets its own rc. Returns whether the
  * transaction committed and, in *out_ok, how many requests it carried. */
-static bool run_group(wctx *w, mn__sq_wreq *group, int64_t *out_ok)
+static bool run_group(wctx *w, mn__wreq *group, int64_t *out_ok)
 {
     mn__sq *s = w->s;
-    mn__sq_wreq *q;
+    mn__wreq *q;
     mn_err e;
     *out_ok = 0;
     mn__err_clear(&e);
@@ -419,7 +378,7 @@ abort:
     if (!sqlite3_get_autocommit(s->wdb))
         wexec(s, MN__SQ_W_ROLLBACK, "roll back", NULL);
     mn__log(s->cfg.log, MN_LOG_WARN, "%s", e.msg);
-    fail_rest(group, &e);
+    mn__wq_fail_rest(group, &e);
     return false;
 }
 
@@ -427,59 +386,16 @@ static void *writer_main(void *arg)
 {
     wctx w;
     mn__sq *s = arg;
+    mn__wreq *group;
+    uint64_t ticket;
     memset(&w, 0, sizeof w);
     w.s = s;
     mn__buf_init(&w.sources, 0);
-    pthread_mutex_lock(&s->mu);
-    for (;;) {
-        mn__sq_wreq *group, *q, *next;
-        size_t n = 0, rows;
+    while ((group = mn__wq_take(&s->wq, &ticket)) != NULL) {
         int64_t n_ok;
-        bool committed;
-        while (!s->head || (s->paused && !s->stopping)) {
-            if (s->stopping && !s->head)
-                goto out;
-            pthread_cond_wait(&s->cond_work, &s->mu);
-        }
-        if (s->cfg.commit_delay_us > 0 && !s->stopping && s->n_queued < MAX_GROUP) {
-            /* Wait a little for more writers so that they share this commit. */
-            struct timespec until;
-            clock_gettime(CLOCK_MONOTONIC, &until);
-            until.tv_nsec += (long)s->cfg.commit_delay_us % 1000000 * 1000;
-            until.tv_sec += s->cfg.commit_delay_us / 1000000 + until.tv_nsec / 1000000000;
-            until.tv_nsec %= 1000000000;
-            while (!s->stopping && s->n_queued < MAX_GROUP &&
-                   pthread_cond_timedwait(&s->cond_work, &s->mu, &until) == 0)
-                ;
-        }
-        group = s->head;
-        rows = group->op == OP_PUT ? group->n_rows : 1;
-        for (q = group; q->next && n + 1 < MAX_GROUP && rows < MAX_GROUP_ROWS; q = q->next) {
-            n++;
-            rows += q->next->op == OP_PUT ? q->next->n_rows : 1;
-        }
-        s->head = q->next;
-        if (!s->head)
-            s->tail = NULL;
-        q->next = NULL;
-        s->n_queued -= n + 1;
-        pthread_mutex_unlock(&s->mu);
-
-        committed = run_group(&w, group, &n_ok);
-
-        pthread_mutex_lock(&s->mu);
-        if (committed) {
-            s->n_commits++;
-            s->n_committed_ops += n_ok;
-        }
-        for (q = group; q; q = next) {
-            next = q->next; /* q lives on its caller's stack: gone once it wakes */
-            q->done = true;
-            pthread_cond_signal(&q->cond);
-        }
+        bool committed = run_group(&w, group, &n_ok);
+        mn__wq_finish(&s->wq, group, committed, n_ok);
     }
-out:
-    pthread_mutex_unlock(&s->mu);
     mn__buf_release(&w.sources);
     mn__sq_scratch_release(&w.sc);
     return NULL;
@@ -500,139 +416,42 @@ void mn__sq_writer_stop(mn__sq *s)
 {
     if (!s->writer_started)
         return;
-    pthread_mutex_lock(&s->mu);
-    s->stopping = true;
-    pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_stop(&s->wq);
     pthread_join(s->writer, NULL);
-    /* Woken callers still touch s->mu on their way out; let them leave first. */
-    pthread_mutex_lock(&s->mu);
-    while (s->n_in_submit)
-        pthread_cond_wait(&s->cond_work, &s->mu);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_wait_callers(&s->wq);
     s->writer_started = false;
 }
 
 void mn__sq_writer_pause(mn__store *st, bool paused)
 {
-    mn__sq *s = mn__sq_from(st);
-    pthread_mutex_lock(&s->mu);
-    s->paused = paused;
-    pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
+    mn__wq_pause(&mn__sq_from(st)->wq, paused);
 }
 
 size_t mn__sq_queue_len(mn__store *st)
 {
-    mn__sq *s = mn__sq_from(st);
-    size_t n;
-    pthread_mutex_lock(&s->mu);
-    n = s->n_queued;
-    pthread_mutex_unlock(&s->mu);
-    return n;
+    return mn__wq_len(&mn__sq_from(st)->wq);
 }
 
 /* ---- the caller's side ----------------------------------------------------------------------*/
 
-/* Queues q and sleeps until the writer has committed (or failed) it. */
-static int submit(mn__sq *s, mn__sq_wreq *q, mn_err *err)
+static int submit(mn__sq *s, mn__wreq *q, mn_err *err)
 {
-    int rc;
-    if (!s->writer_started)
-        return mn__err_set(err, s->cfg.read_only ? MN_EPERM : MN_ECLOSED,
-                           s->cfg.read_only ? "open the store read-write to change it" : NULL,
-                           "store '%s': %s", s->path,
-                           s->cfg.read_only ? "opened read-only" : "closed");
-    q->now_ms = mn__now_ms();
-    mn__err_clear(&q->err);
-    pthread_cond_init(&q->cond, NULL);
-    pthread_mutex_lock(&s->mu);
-    if (s->stopping) {
-        pthread_mutex_unlock(&s->mu);
-        pthread_cond_destroy(&q->cond);
-        return mn__err_set(err, MN_ECLOSED, NULL, "store '%s': closing", s->path);
-    }
-    if (s->tail)
-        s->tail->next = q;
-    else
-        s->head = q;
-    s->tail = q;
-    s->n_queued++;
-    s->n_in_submit++;
-    pthread_cond_signal(&s->cond_work);
-    while (!q->done)
-        pthread_cond_wait(&q->cond, &s->mu);
-    if (--s->n_in_submit == 0 && s->stopping)
-        pthread_cond_broadcast(&s->cond_work);
-    pthread_mutex_unlock(&s->mu);
-    pthread_cond_destroy(&q->cond);
-    rc = q->rc;
-    if (rc && err)
-        *err = q->err;
-    if (rc && err && err->code != rc)
-        err->code = rc;
-    return rc;
-}
-
-static int check_row(const mn__row *r, size_t i, mn_err *err)
-{
-    mn__pkey k = row_key(r);
-    const char *bad = NULL;
-    int rc = mn__sq_check_pkey(&k, err);
-    if (rc) {
-        mn__err_prefix(err, "row %zu", i);
-        return rc;
-    }
-    if (!r->text)
-        bad = "text is missing";
-    else if (r->kind && !mn__sq_kind_text(r->kind))
-        bad = "kind is out of range";
-    else if (r->role && !mn__sq_role_text(r->role))
-        bad = "role is out of range";
-    else if (r->status && !mn__sq_status_text(r->status))
-        bad = "status is out of range";
-    else if (r->n_sources && !r->sources)
-        bad = "n_sources without sources";
-    else if (r->n_sources > MN_MAX_SOURCES)
-        bad = "more than MN_MAX_SOURCES sources";
-    else if (r->embedding && (r->dim <= 0 || r->dim > 65536 || !r->embed_model))
-        bad = "embedding needs dim in 1..65536 and embed_model";
-    else if (!r->embedding && (r->dim || r->embed_model))
-        bad = "dim or embed_model without embedding";
-    if (bad)
-        return mn__err_set(err, MN_EINVAL, NULL, "row %zu: %s", i, bad);
-    return MN_OK;
+    return mn__wq_submit(&s->wq, q, s->writer_started, s->cfg.read_only, s->path, err);
 }
 
 int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
     mn__sq *s = mn__sq_from(st);
-    mn__sq_wreq q;
-    size_t i;
-    int rc;
-    for (i = 0; i < n; i++) {
-        rc = check_row(&rows[i], i, err);
-        if (rc)
-            return rc;
-    }
-    if (n == 0)
-        return MN_OK;
+    mn__wreq q;
+    int rc = mn__wq_check_rows(rows, n, err);
+    if (rc || n == 0)
+        return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_PUT;
+    q.op = MN__W_PUT;
     q.rows = rows;
     q.n_rows = n;
     rc = submit(s, &q, err);
-    for (i = 0; i < n; i++) {
-        mn__row *r = &rows[i];
-        if (rc) {
-            r->id = 0; /* nothing was stored */
-            continue;
-        }
-        if (!r->created_at_ms)
-            r->created_at_ms = q.now_ms;
-        if (!r->updated_at_ms)
-            r->updated_at_ms = r->created_at_ms;
-    }
+    mn__wq_put_done(rows, n, rc, q.now_ms);
     return rc;
 }
 
@@ -640,23 +459,12 @@ int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patc
                   mn_err *err)
 {
     mn__sq *s = mn__sq_from(st);
-    mn__sq_wreq q;
-    int rc = mn__sq_check_pkey(k, err);
+    mn__wreq q;
+    int rc = mn__wq_check_patch(k, id, p, err);
     if (rc)
         return rc;
-    if (!p)
-        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: no patch",
-                           (long long)id);
-    if (p->status && !mn__sq_status_text(p->status))
-        return mn__err_set(err, MN_EINVAL, NULL, "update of memory %lld: status %d out of range",
-                           (long long)id, (int)p->status);
-    if (p->embedding && (p->dim <= 0 || p->dim > 65536 || !p->embed_model))
-        return mn__err_set(err, MN_EINVAL, NULL,
-                           "update of memory %lld: embedding needs dim in 1..65536 and "
-                           "embed_model",
-                           (long long)id);
     memset(&q, 0, sizeof q);
-    q.op = OP_UPDATE;
+    q.op = MN__W_UPDATE;
     q.k = k;
     q.id = id;
     q.patch = p;
@@ -666,12 +474,12 @@ int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patc
 int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 {
     mn__sq *s = mn__sq_from(st);
-    mn__sq_wreq q;
+    mn__wreq q;
     int rc = mn__sq_check_pkey(k, err);
     if (rc)
         return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_DELETE_ONE;
+    q.op = MN__W_DELETE_ONE;
     q.k = k;
     q.id = id;
     return submit(s, &q, err);
@@ -680,14 +488,14 @@ int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
 {
     mn__sq *s = mn__sq_from(st);
-    mn__sq_wreq q;
+    mn__wreq q;
     int rc = mn__sq_check_pkey(k, err);
     if (out_n)
         *out_n = 0;
     if (rc)
         return rc;
     memset(&q, 0, sizeof q);
-    q.op = OP_DELETE_PART;
+    q.op = MN__W_DELETE_PART;
     q.k = k;
     rc = submit(s, &q, err);
     if (rc == MN_OK && out_n)
@@ -697,10 +505,10 @@ int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn
 
 int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err)
 {
-    mn__sq_wreq q;
+    mn__wreq q;
     memset(&q, 0, sizeof q);
-    q.op = OP_CALL;
-    q.call = fn;
+    q.op = MN__W_CALL;
+    q.call.sq = fn;
     q.call_ctx = ctx;
     return submit(s, &q, err);
 }

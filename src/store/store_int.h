@@ -71,7 +71,24 @@ typedef struct mn__sq_reader {
     struct mn__sq_reader *next;
 } mn__sq_reader;
 
-typedef struct mn__sq_wreq mn__sq_wreq; /* a queued write request (sqlite_writer.c) */
+/* ==== the write queue both backends share (wqueue.c) ==================================== */
+typedef struct mn__wreq mn__wreq; /* a queued write request; defined below */
+
+typedef struct mn__wq {
+    pthread_mutex_t mu;         /* guards everything here */
+    pthread_cond_t cond_work;   /* writers wait for requests, for resume and for their id
+                                   turn; close waits for the callers to leave */
+    mn__wreq *head, *tail;
+    size_t n_queued;
+    size_t n_in_submit;         /* callers inside submit: close waits until they left */
+    bool stopping;
+    bool paused;                /* test hook: requests queue up but are not run */
+    uint64_t ticket_next;       /* groups in the order they left the queue (PostgreSQL ids) */
+    uint64_t ticket_turn;
+    int64_t n_commits;
+    int64_t n_committed_ops;
+    int64_t commit_delay_us;    /* a writer waits this long for more callers to join */
+} mn__wq;
 
 typedef struct mn__sq {
     mn__store base;
@@ -84,15 +101,7 @@ typedef struct mn__sq {
     sqlite3_stmt *wst[MN__SQ_W_N];
     pthread_t writer;
     bool writer_started;
-    pthread_mutex_t mu;          /* guards the queue, the flags and the counters below */
-    pthread_cond_t cond_work;    /* writer waits for requests (or for resume) */
-    mn__sq_wreq *head, *tail;
-    size_t n_queued;
-    size_t n_in_submit;          /* callers inside submit: close waits until they left */
-    bool stopping;
-    bool paused;                 /* test hook: requests queue up but are not run */
-    int64_t n_commits;
-    int64_t n_committed_ops;
+    mn__wq wq;
 
     /* Readers: a pool of idle connections, opened on demand. */
     pthread_mutex_t pool_mu;
@@ -256,8 +265,6 @@ typedef struct mn__pg_conn {
     struct mn__pg_conn *next;
 } mn__pg_conn;
 
-typedef struct mn__pg_wreq mn__pg_wreq; /* a queued write request (pg_writer.c) */
-
 #define MN__PG_MAX_WRITERS 4
 
 typedef struct mn__pg {
@@ -286,19 +293,9 @@ typedef struct mn__pg {
     char down_msg[160];
 
     /* Writers: threads that each take the queued requests as one group transaction. */
-    pthread_mutex_t mu;
-    pthread_cond_t cond_work;
-    mn__pg_wreq *head, *tail;
-    size_t n_queued;
-    size_t n_in_submit;
-    bool stopping;
-    bool paused;
+    mn__wq wq;
     pthread_t writers[MN__PG_MAX_WRITERS];
     int n_writers;
-    uint64_t ticket_next;      /* groups take ids in the order they left the queue */
-    uint64_t ticket_turn;
-    int64_t n_commits;
-    int64_t n_committed_ops;
 
     /* The watch (LISTEN): its own connection and thread. */
     pthread_t listener;
@@ -398,5 +395,62 @@ int mn__pg_user_get(mn__store *st, const char *tenant, const char *user_id, mn__
 int mn__pg_watch(mn__store *st, mn__watch_fn fn, void *ctx, mn_err *err);
 bool mn__pg_watch_live(mn__store *st);
 void mn__pg_watch_stop(mn__pg *s);
+
+/* ==== the write queue (wqueue.c) ========================================================== */
+enum { MN__W_PUT, MN__W_UPDATE, MN__W_DELETE_ONE, MN__W_DELETE_PART, MN__W_CALL, MN__W_SET_EMB };
+
+struct mn__wreq {
+    int op;                      /* MN__W_* */
+    mn__row *rows;               /* put: borrowed from the caller, who sleeps until done */
+    size_t n_rows;               /* put; set_emb: entries of emb */
+    const mn__pkey *k;
+    mn_id id;
+    const mn__row_patch *patch;
+    const mn__embed_update *emb; /* set_emb (PostgreSQL) */
+    union {                      /* MN__W_CALL: run by a writer on its connection */
+        mn__sq_write_fn sq;
+        mn__pg_write_fn pg;
+    } call;
+    void *call_ctx;
+    int64_t now_ms;              /* set by submit */
+    int64_t n_deleted;           /* out: delete_part */
+    size_t n_written;            /* out: set_emb */
+    int rc;                      /* out */
+    mn_err err;                  /* out */
+    bool done;
+    pthread_cond_t cond;
+    mn__wreq *next;
+};
+
+void mn__wq_init(mn__wq *q, int64_t commit_delay_us);
+void mn__wq_destroy(mn__wq *q);
+/* Caller: queues r and sleeps until a writer has committed (or failed) it; returns its rc
+ * with its message. running false (no writer): MN_ECLOSED, or MN_EPERM when read_only. */
+int mn__wq_submit(mn__wq *q, mn__wreq *r, bool running, bool read_only, const char *name,
+                  mn_err *err);
+/* Writer: waits for work and takes the next group (linked by next, bounded in requests and
+ * rows), with its turn for ordered id allocation. NULL: stopping and nothing left. */
+mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket);
+/* Writer: counts the group and wakes its callers (each with its own rc). */
+void mn__wq_finish(mn__wq *q, mn__wreq *group, bool committed, int64_t n_ok);
+/* Gives every request of group still at MN_OK the error e. */
+void mn__wq_fail_rest(mn__wreq *group, const mn_err *e);
+void mn__wq_ticket_wait(mn__wq *q, uint64_t ticket);
+void mn__wq_ticket_done(mn__wq *q);
+void mn__wq_stop(mn__wq *q);         /* before joining the writers: they drain and leave */
+void mn__wq_wait_callers(mn__wq *q); /* after joining: woken callers have left submit */
+void mn__wq_pause(mn__wq *q, bool paused);
+size_t mn__wq_len(mn__wq *q);
+void mn__wq_counts(mn__wq *q, int64_t *out_commits, int64_t *out_ops);
+/* Checks before queuing: rows of a put, an update's patch (MN_EINVAL naming the field). */
+int mn__wq_check_rows(const mn__row *rows, size_t n, mn_err *err);
+int mn__wq_check_patch(const mn__pkey *k, mn_id id, const mn__row_patch *p, mn_err *err);
+/* After a put: ids of a failed one are 0; times default to the submit time. */
+void mn__wq_put_done(mn__row *rows, size_t n, int rc, int64_t now_ms);
+static inline mn__pkey mn__row_pkey(const mn__row *r)
+{
+    mn__pkey k = {r->tenant, r->scope, r->user_id};
+    return k;
+}
 
 #endif /* MN_STORE_INT_H */

@@ -269,8 +269,7 @@ static void pg_close(mn__store *st)
     mn__pg_sql_free(s);
     pthread_mutex_destroy(&s->pool_mu);
     pthread_cond_destroy(&s->pool_cond);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cond_work);
+    mn__wq_destroy(&s->wq);
     mn__free(s->uri);
     mn__free(s->name);
     mn__free(s);
@@ -291,18 +290,10 @@ static int pg_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
     s->base.ops = &mn__store_pg;
     if (cfg)
         s->cfg = *cfg;
-    pthread_mutex_init(&s->mu, NULL);
+    mn__wq_init(&s->wq, s->cfg.commit_delay_us);
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
     s->max_open = pool_size();
-    {
-        /* The writers' commit delay is measured on the monotonic clock. */
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->cond_work, &ca);
-        pthread_condattr_destroy(&ca);
-    }
     if (getrandom(&tag, sizeof tag, 0) != (ssize_t)sizeof tag)
         tag = (uint64_t)mn__mono_ns() ^ ((uint64_t)getpid() << 32);
     snprintf(s->node_tag, sizeof s->node_tag, "%016llx", (unsigned long long)tag);

@@ -354,8 +354,7 @@ static void sq_close(mn__store *st)
     mn__sq_readers_close(s);
     sqlite3_close_v2(s->wdb);
     pthread_mutex_destroy(&s->pool_mu);
-    pthread_mutex_destroy(&s->mu);
-    pthread_cond_destroy(&s->cond_work);
+    mn__wq_destroy(&s->wq);
     mn__free(s->path);
     mn__free(s);
 }
@@ -381,16 +380,8 @@ static int sq_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
     s->base.ops = &mn__store_sqlite;
     if (cfg)
         s->cfg = *cfg;
-    pthread_mutex_init(&s->mu, NULL);
+    mn__wq_init(&s->wq, s->cfg.commit_delay_us);
     pthread_mutex_init(&s->pool_mu, NULL);
-    {
-        /* The writer's commit delay is measured on the monotonic clock. */
-        pthread_condattr_t ca;
-        pthread_condattr_init(&ca);
-        pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
-        pthread_cond_init(&s->cond_work, &ca);
-        pthread_condattr_destroy(&ca);
-    }
     s->path = mn__strdup(uri);
     if (!s->path) {
         rc = mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", uri);
