@@ -8,6 +8,8 @@
 #include <stdint.h>
 #include <stdio.h>
 
+#define PERF_MIN(a, b) ((a) < (b) ? (a) : (b))
+
 /* Monotonic seconds. */
 double perf_now(void);
 
