@@ -83,6 +83,9 @@ function drawUsers() {
     list.append(h('li', {}, a));
   }
   if (!shown.length) list.append(h('li', { class: 'help' }, users.length ? 'No user matches.' : 'No users yet.'));
+  const me = users.find((u) => u.user_id === current);
+  const uc = document.getElementById('user-count');
+  if (me && uc) uc.textContent = `${me.memories} memories`;
   $('users-more').hidden = !usersNext;
   $('users-total').textContent = `${users.length} of ${usersTotal} users`;
 }

@@ -76,6 +76,8 @@ export function sparkline(values, { title, width = 220, height = 48, fmt = Strin
       pen = true;
     });
     if (d) svg.append(s('path', { d, class: 'spark-line' }));
+  } else if (last !== null) {
+    svg.append(s('circle', { cx: width - pad, cy: height - pad - (last / max) * (height - 2 * pad), r: 2.5, class: 'spark-dot' }));
   }
   return svg;
 }

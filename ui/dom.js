@@ -69,7 +69,8 @@ export function showError(err, context) {
   b.className = `banner banner-${err.kind || 'client'}`;
   const title = titles[err.kind] || 'Error';
   const status = err.status ? ` (HTTP ${err.status}${err.code ? ` ${err.code}` : ''})` : '';
-  b.append(h('strong', {}, `${title}${status}`), context ? ` while ${context}: ` : ': ', err.message);
+  const msg = /[.!?]$/.test(err.message) ? err.message : `${err.message}.`;
+  b.append(h('strong', {}, `${title}${status}`), context ? ` while ${context}: ` : ': ', msg);
   if (err.kind === 'server') b.append(h('span', { class: 'hint' }, ' The server could not do this right now; try again in a moment.'));
   if (err.hint) b.append(h('span', { class: 'hint' }, ` Hint: ${err.hint}.`));
   b.append(h('button', { type: 'button', class: 'banner-close', 'aria-label': 'Dismiss message', onclick: hideError }, '×'));

@@ -8,9 +8,10 @@ import { editMemory, deleteMemory, sourcesList } from './memories.js';
 
 const last = new Map(); // user -> {query, mode, k, archived} of the last search
 
-function bar(value, label) {
-  const v = Math.max(0, Math.min(1, value || 0));
-  const meter = h('span', { class: 'meter', role: 'img', 'aria-label': `${label} ${fmtScore(value)}` }, h('span', { class: 'meter-fill' }));
+// Scores are not bounded by 1 (boosts add up): bars are relative to the best result.
+function bar(value, label, top) {
+  const v = Math.max(0, Math.min(1, (value || 0) / (top > 0 ? top : 1)));
+  const meter = h('span', { class: 'meter', 'aria-hidden': 'true', title: `${label} ${fmtScore(value)}` }, h('span', { class: 'meter-fill' }));
   meter.firstChild.style.width = `${(v * 100).toFixed(1)}%`;
   return meter;
 }
@@ -61,7 +62,8 @@ export function renderSearch(panel, ctx) {
       });
       clear(results);
       note.textContent = `${r.count} result${r.count === 1 ? '' : 's'}, ${r.mode} search${r.note ? ` — ${r.note}` : ''}.`;
-      r.memories.forEach((m, i) => results.append(resultItem(m, i + 1, r.mode, ctx, run)));
+      const top = Math.max(0, ...r.memories.map((m) => m.score || 0));
+      r.memories.forEach((m, i) => results.append(resultItem(m, i + 1, r.mode, top, ctx, run)));
       announce(note.textContent);
     } catch (err) {
       clear(results);
@@ -79,12 +81,12 @@ export function renderSearch(panel, ctx) {
   else q.focus();
 }
 
-function resultItem(m, rank, mode, ctx, rerun) {
+function resultItem(m, rank, mode, top, ctx, rerun) {
   const by = foundBy(m, mode);
   return h('li', { class: 'result', 'data-id': String(m.id) },
     h('div', { class: 'result-head' },
       h('span', { class: 'rank' }, `${rank}.`),
-      h('span', { class: 'score' }, 'score ', h('strong', { class: 'score-value' }, fmtScore(m.score))), bar(m.score, 'score'),
+      h('span', { class: 'score' }, 'score ', h('strong', { class: 'score-value' }, fmtScore(m.score))), bar(m.score, 'score', top),
       h('span', { class: 'signals' }, 'keyword ', fmtScore(m.score_keyword), ' · vector ', fmtScore(m.score_vector)),
       h('span', { class: 'found-by' }, 'found by: ', by.length ? by.map((b) => h('span', { class: `tag sig-${b}`, title: SIGNAL_HELP[b] }, b)) : h('span', { class: 'tag' }, 'none'))),
     h('p', { class: 'result-text' }, m.role ? h('span', { class: 'role' }, `${m.role}: `) : null, m.text),

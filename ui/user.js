@@ -26,7 +26,7 @@ export function renderUser(main, user, view, ctx) {
   if (!VIEWS.some(([id]) => id === view)) view = 'overview';
   const info = ctx.usersInfo().users.find((u) => u.user_id === user);
   main.append(h('h2', { id: 'view-title', class: 'user-title' }, h('span', { class: 'muted' }, 'User '), user,
-    info ? h('span', { class: 'count big' }, `${info.memories} memories`) : null));
+    info ? h('span', { class: 'count big', id: 'user-count' }, `${info.memories} memories`) : null));
   const base = `#/u/${encodeURIComponent(user)}/`;
   tabs(main, VIEWS, view, (id, byKey) => {
     ctx.go(base + id);
@@ -122,7 +122,7 @@ function renderManage(panel, ctx) {
   // Forget the user.
   const forgetBox = h('div', { class: 'card danger-zone' },
     h('h3', {}, 'Forget this user'),
-    h('p', {}, `Deletes every memory of “${user}” for good (GDPR erasure). Summaries, history and embeddings go with them.`),
+    h('p', {}, `Deletes every memory of “${user}” for good (GDPR erasure). Summaries and earlier versions go with them.`),
     h('button', { type: 'button', class: 'danger', id: 'forget-open', onclick: () => forget(ctx) }, `Forget ${user}…`));
   panel.append(forgetBox);
 }

@@ -177,6 +177,12 @@ await step('sign in', async () => {
   for (let i = 0; i < 3; i++) await apiA('GET', '/v1/users/alice/memories?limit=1');
   await page.locator('#latency-now').filter({ hasText: /ms/ }).waitFor({ timeout: 9000 });
   check('overview draws request-rate and latency charts from /metrics', (await page.locator('.spark-box svg').count()) === 2 && /ms/.test(await text('#latency-now')));
+  if (shotDir) { // a few more samples with some traffic, so that the charts have a shape
+    for (let i = 0; i < 4; i++) {
+      for (let j = 0; j < 3 + 4 * (i % 2); j++) await apiA('GET', `/v1/users/alice/memories?query=trip&k=5`);
+      await page.waitForTimeout(3100);
+    }
+  }
   await shot('overview');
 });
 
