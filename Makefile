@@ -177,6 +177,8 @@ install: all
 	install -m 644 include/mnemo.h $(DESTDIR)$(PREFIX)/include/
 	if [ -f models/mnemo-glove100.bin ]; then install -d $(DESTDIR)$(PREFIX)/share/mnemo && \
 	  install -m 644 models/mnemo-glove100.bin $(DESTDIR)$(PREFIX)/share/mnemo/; fi
+	install -d $(DESTDIR)$(PREFIX)/share/mnemo/ui
+	install -m 644 ui/*.html ui/*.js ui/*.css $(DESTDIR)$(PREFIX)/share/mnemo/ui/
 
 clean:
 	rm -rf build build-* bin

@@ -93,6 +93,36 @@ for (const [user, messages] of [['alice', alice], ['bob', [{ text: 'Bob likes ch
 }
 await request(base, 'POST', '/v1/users/zed/messages', { key: O.key, body: { text: 'globex user, never shown to acme' } });
 
+// ---- serving the files (plain HTTP) ----------------------------------------------------------
+{
+  const types = { html: 'text/html', js: 'text/javascript', css: 'text/css' };
+  const files = fs.readdirSync(path.join(path.dirname(new URL(import.meta.url).pathname), '..', '..', 'ui'));
+  const wrong = [];
+  for (const f of files) {
+    const r = await request(base, 'GET', `/ui/${f}`);
+    const want = types[f.split('.').pop()];
+    if (r.status !== 200 || !(r.headers.get('content-type') || '').startsWith(want)) wrong.push(`${f}: ${r.status} ${r.headers.get('content-type')}`);
+  }
+  check(`every file of ui/ (${files.length}) is served with its content type`, files.length >= 5 && wrong.length === 0, wrong.join('\n'));
+  const page = await request(base, 'GET', '/ui');
+  const csp = page.headers.get('content-security-policy') || '';
+  check('/ui is index.html with a same-origin-only content security policy and nosniff',
+    page.status === 200 && page.text.includes('<script type="module" src="/ui/app.js">') && /default-src 'none'/.test(csp) &&
+    /connect-src 'self'/.test(csp) && page.headers.get('x-content-type-options') === 'nosniff', csp);
+  const etag = page.headers.get('etag');
+  const again = await request(base, 'GET', '/ui/app.js', { headers: { 'If-None-Match': (await request(base, 'GET', '/ui/app.js')).headers.get('etag') } });
+  check('files carry an ETag, no-cache, and answer 304 while unchanged',
+    !!etag && page.headers.get('cache-control') === 'no-cache' && again.status === 304 && again.text === '', `${etag} ${again.status}`);
+  const bad = ['/ui/.hidden.js', '/ui/..', '/ui/%2e%2e', '/ui/..%2fMakefile', '/ui/%2e%2e%2fMakefile', '/ui/app.js.bak', '/ui/app', '/ui/a.b.js',
+    '/ui/Makefile', `/ui/${'a'.repeat(200)}.js`, '/ui/missing.js', '/ui/..%5cMakefile'];
+  const leaked = [];
+  for (const p of bad) {
+    const r = await request(base, 'GET', p);
+    if (r.status !== 404 || /^(#|CC|\.PHONY)/m.test(r.text)) leaked.push(`${p}: ${r.status} ${r.text.slice(0, 60)}`);
+  }
+  check('names outside the plain-file pattern and paths leaving ui/ are 404', leaked.length === 0, leaked.join('\n'));
+}
+
 // ---- the page ----------------------------------------------------------------------------
 const root = typeof process.getuid === 'function' && process.getuid() === 0;
 browser = await chromium.launch({
@@ -104,10 +134,11 @@ const context = await browser.newContext({ viewport: { width: 1280, height: 820 
 const page = await context.newPage();
 page.setDefaultTimeout(8000);
 const external = [];
+const origins = new Set([base]); // the servers of this test; anything else is external
 const pageErrors = [];
 await page.route('**/*', (route) => {
   const u = new URL(route.request().url());
-  if (u.origin === base || u.protocol === 'data:') return route.continue();
+  if (origins.has(u.origin) || u.protocol === 'data:') return route.continue();
   external.push(u.href);
   return route.abort();
 });
@@ -404,6 +435,40 @@ await step('server stopped', async () => {
   await banner().waitFor({ state: 'visible' });
   const b = await banner().innerText();
   check('a stopped server shows "Server unreachable"', /Server unreachable/.test(b) && /mnemo serve/.test(b), b);
+});
+
+// ---- development mode (no key exists) and users over several pages ---------------------------
+await step('development mode', async () => {
+  const devDb = path.join(dir, 'dev.db');
+  const dev = await startServer(['--db', devDb, '--embedder', 'none']);
+  live.push(dev);
+  origins.add(dev.base);
+  for (let i = 0; i < 53; i++) {
+    await request(dev.base, 'POST', `/v1/users/u${String(i).padStart(2, '0')}/messages`, { body: { text: `note ${i}` } });
+  }
+  await page.goto(`${dev.base}/ui`);
+  await page.locator('#signin').waitFor();
+  await signIn('');
+  await page.locator('#users li a').first().waitFor();
+  check('an empty key signs in while the server is in development mode', /Development mode/.test(await text('#key-label')));
+  check('the users list shows the first page of 50 and a "More users" button',
+    (await page.locator('#users li a').count()) === 50 && (await page.locator('#users-more').isVisible()) && (await text('#users-total')) === '50 of 53 users');
+  await page.click('#users-more');
+  await page.locator('#users-total', { hasText: '53 of 53 users' }).waitFor();
+  check('"More users" loads the next page and then goes away', (await page.locator('#users li a').count()) === 53 && !(await page.locator('#users-more').isVisible()));
+  await page.fill('#user-find', '5');
+  const narrowed = await page.locator('#users li a .user-id').allInnerTexts();
+  check('the filter narrows the list (u05 u15 u25 u35 u45 u50 u51 u52)', narrowed.join(' ') === 'u05 u15 u25 u35 u45 u50 u51 u52', narrowed.join(' '));
+  await dev.stop();
+  // A directory without the inspector: /ui says how to get it, files are 404.
+  const empty = path.join(dir, 'empty-ui');
+  fs.mkdirSync(empty);
+  const bare = await startServer(['--db', devDb, '--embedder', 'none', '--ui-dir', empty]);
+  live.push(bare);
+  const r = await request(bare.base, 'GET', '/ui');
+  const f = await request(bare.base, 'GET', '/ui/app.js');
+  check('with --ui-dir lacking the files, /ui explains and /ui/app.js is 404', r.status === 200 && /--ui-dir/.test(r.text) && f.status === 404, `${r.status} ${f.status}`);
+  await bare.stop();
 });
 
 check('the page made no request to another origin', external.length === 0, external.join('\n'));
