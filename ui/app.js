@@ -125,6 +125,8 @@ function render() {
   const main = $('main');
   const userChanged = lastRoute.split('|')[0] !== String(r.user);
   lastRoute = key;
+  // The tab bar is redrawn: a keyboard user who chose a tab keeps the focus on it.
+  const onTab = document.activeElement && document.activeElement.getAttribute('role') === 'tab';
   hideError();
   stopOverview();
   drawUsers();
@@ -137,6 +139,7 @@ function render() {
     flashText = null;
   }
   if (userChanged) main.focus();
+  else if (onTab) document.getElementById(`tab-${r.view}`)?.focus();
 }
 
 function start() {

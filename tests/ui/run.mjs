@@ -316,7 +316,7 @@ await step('compaction', async () => {
   check('a summary\'s sources expand to the messages it stands for', srcIds.join(',') === first.sources.join(','), `${srcIds} vs ${first.sources}`);
   await shot('summaries');
   await page.click('#tab-history');
-  await page.locator('#history li').first().waitFor();
+  await page.locator('#history li .newer .result-text').first().waitFor();
   const sup = (await aliceList('?kind=preference,fact&status=superseded')).json;
   const histText = await text('#history');
   check('history shows the superseded fact next to its replacement', sup.total >= 1 && histText.includes(sup.memories[0].text) && /Lisbon/.test(histText), histText);
@@ -364,6 +364,12 @@ await step('keyboard', async () => {
   check('arrow keys move between tabs and keep the focus on the tab', await page.evaluate(() => document.activeElement.id) === 'tab-search');
   const outline = await page.evaluate(() => getComputedStyle(document.activeElement).outlineStyle);
   check('the focused tab has a visible outline', outline !== 'none', outline);
+  await page.keyboard.press('End');
+  await page.locator('#tab-manage[aria-selected=true]').waitFor();
+  await page.focus('#tab-history');
+  await page.keyboard.press('Enter');
+  await page.locator('#tab-history[aria-selected=true]').waitFor();
+  check('End jumps to the last tab, Enter opens a tab and the focus stays on it', await page.evaluate(() => document.activeElement.id) === 'tab-history');
 });
 
 // forget a user
