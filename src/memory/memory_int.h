@@ -181,6 +181,7 @@ size_t mn__part_bytes(const mn__part *p);
 #define MN__HNSW_SYNC_BUDGET_NS (20 * 1000000LL)
 /* Vector rows from which a partition searches through its graph (MNEMO_HNSW_MIN_ROWS). */
 size_t mn__hnsw_min_rows(void);
+void mn__hnsw_set_min_rows(size_t n); /* tests: 0 goes back to the default / environment */
 /* vec[i] = cosine of row i for rows with smask set (-2 otherwise, or for rows the graph did
  * not propose and that are not keyword hits (kw[i] > 0; kw may be NULL)). Exact below the
  * threshold. *out_want_sync: the caller should run mn__part_hnsw_sync after the search.

@@ -4,6 +4,7 @@
  * that finds the graph behind hands the partition to the builder thread, which catches the
  * graph up in slices of the write lock (inserts are batched off the write path and off the
  * search path). */
+#include <limits.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 #include <string.h>
@@ -26,6 +27,11 @@
 
 static _Atomic long min_rows_cache;
 static _Atomic int64_t n_graph_searches;
+
+void mn__hnsw_set_min_rows(size_t n)
+{
+    atomic_store(&min_rows_cache, n > 0 && n < (size_t)LONG_MAX ? (long)n : 0);
+}
 
 int64_t mn__part_hnsw_searches(void)
 {

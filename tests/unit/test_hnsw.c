@@ -546,6 +546,41 @@ TEST(hnsw_engine_big_partition_uses_graph)
     printf("engine recall (vector mode, graph) after %d adds: %.4f\n", N, r);
     ASSERT(r >= 0.95);
 
+    /* hybrid search through the graph ranks like the exact scan: same top 10 mostly */
+    {
+        size_t same = 0, total = 0, qi;
+        for (qi = 0; qi < 30; qi++) {
+            mn_search_opts so;
+            mn_results *rg = NULL, *rx = NULL;
+            size_t a, b;
+            /* one word of the memories and two others: the keyword hits are not all among
+             * the vector candidates, and their blend needs their exact cosine */
+            snprintf(q, sizeof q, "%s zq%zux qz%zuy", vocab[qi % MN_ARRAY_LEN(vocab)], qi,
+                     qi * 7);
+            mn_search_opts_init(&so);
+            so.filter.user_id = "big";
+            so.query = q;
+            n_graph = mn__part_hnsw_searches();
+            ASSERT_OK(mn_search(db, &so, &rg, &err), &err);
+            ASSERT_EQ(mn__part_hnsw_searches(), n_graph + 1);
+            mn__hnsw_set_min_rows(1000000); /* the exact path */
+            ASSERT_OK(mn_search(db, &so, &rx, &err), &err);
+            ASSERT_EQ(mn__part_hnsw_searches(), n_graph + 1);
+            mn__hnsw_set_min_rows(500);
+            for (a = 0; a < rx->n; a++)
+                for (b = 0; b < rg->n; b++)
+                    if (rx->hits[a].mem.id == rg->hits[b].mem.id) {
+                        same++;
+                        break;
+                    }
+            total += rx->n;
+            mn_results_free(rg);
+            mn_results_free(rx);
+        }
+        printf("hybrid top-10 shared by graph and exact scan: %.3f\n",
+               (double)same / (double)total);
+        ASSERT((double)same / (double)total >= 0.98);
+    }
     /* deletes: hidden at once by the row mask, tombstoned in the graph by a later search */
     for (i = 0; i < 300; i++) {
         ASSERT_OK(mn_memory_delete(db, NULL, "big", ids[i * 5], &err), &err);
