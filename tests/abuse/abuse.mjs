@@ -131,8 +131,11 @@ async function main() {
     await Promise.all(conns.map((c) => c.opened));
     await sleep(500);
     const refused = conns.filter((c) => c.closed).length;
+    /* never more than the limit kept open; a connection of an earlier step that the server
+     * has not yet seen closed may still count against it (slow sanitizer builds) */
+    const kept = conns.length - refused;
     t.check(`connections over max-connections-per-ip (${PER_IP}) are refused at once`,
-      refused >= PER_IP * 2 - 2 && refused <= PER_IP * 2, `${refused} of ${conns.length} closed right away`);
+      kept <= PER_IP && kept >= PER_IP - 2, `${refused} of ${conns.length} closed right away`);
     bad = await honest(base, honestKey, 'many-connections');
     t.check('too many connections from one address: the honest client is served meanwhile', bad.length === 0, bad.join(', '));
     open = await closedWithin(conns, (IDLE_S + 3) * 1000);

@@ -151,7 +151,12 @@ async function main() {
       const srv = await startServer(srvArgs);
       const killAfter = 150 + Math.floor(rand() * 1350);
       const started = Date.now();
+      const held = acked.size;
       const loading = load(srv, round, rand, started + 60000);
+      // the kill moment counts from the first acknowledged write: a slow (sanitizer) build
+      // may take longer than the shortest delay to answer at all
+      while (acked.size === held && Date.now() - started < 30000)
+        await new Promise((r) => setTimeout(r, 5));
       await new Promise((r) => setTimeout(r, killAfter));
       srv.proc.kill('SIGKILL');
       await srv.exit;
