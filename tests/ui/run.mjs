@@ -258,6 +258,20 @@ await step('pick a user', async () => {
   await page.locator('#memories-summary', { hasText: 'Memories 1–10 of' }).waitFor();
   check('"Newer" goes back to the first page', (await page.locator('#memories-table tbody tr[data-id]').first().getAttribute('data-id')) === String(p1[0]));
   await page.selectOption('#f-limit', '20');
+  // session and date filters
+  await page.fill('#f-session', 'trip');
+  await page.click('#memory-filters button[type=submit]');
+  await page.waitForFunction(() => [...document.querySelectorAll('#memories-table tbody tr[data-id] td:nth-child(4)')].every((td) => td.textContent === 'trip'));
+  const trip = (await aliceList('?session_id=trip')).json.total;
+  check('session filter shows that session\'s memories only', (await page.locator('#memories-table tbody tr[data-id]').count()) === trip && trip === 5);
+  await page.fill('#f-session', '');
+  const tomorrow = new Date(Date.now() + 36 * 3600 * 1000);
+  const iso = `${tomorrow.getFullYear()}-${String(tomorrow.getMonth() + 1).padStart(2, '0')}-${String(tomorrow.getDate()).padStart(2, '0')}`;
+  await page.fill('#f-since', iso);
+  await page.click('#memory-filters button[type=submit]');
+  await page.locator('#memories-summary', { hasText: 'No memory matches these filters.' }).waitFor();
+  check('a date range in the future matches nothing', (await page.locator('#memories-table tbody tr[data-id]').count()) === 0);
+  await page.fill('#f-since', '');
   await page.click('#memory-filters button[type=submit]');
   await page.locator('#memories-summary', { hasText: 'Memories 1–' }).waitFor();
 });
