@@ -184,7 +184,7 @@ size_t mn__hnsw_min_rows(void);
 void mn__hnsw_set_min_rows(size_t n); /* tests: 0 goes back to the default / environment */
 /* vec[i] = cosine of row i for rows with smask set (-2 otherwise, or for rows the graph did
  * not propose and that are not keyword hits (kw[i] > 0; kw may be NULL)). Exact below the
- * threshold. *out_want_sync: the caller should run mn__part_hnsw_sync after the search.
+ * threshold. *out_want_sync: the graph is behind; call mn__part_hnsw_want after unlocking.
  * Caller holds the read lock. MN_ENOMEM only. */
 int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
                         size_t n_eligible, const float *kw, int k, float *vec,

@@ -130,9 +130,12 @@ void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns)
             return; /* out of memory: searches stay exact */
         p->hnsw_upto = 0;
     }
-    /* rows that died, and rows below the mark that got their vector late */
+    /* rows that died, and rows below the mark that got their vector late (a backfill may
+     * bring many: the budget holds here too, and the next slice goes on where this left) */
     for (i = 0; i < p->hnsw_upto; i++) {
         bool in = mn__hnsw_contains(p->hnsw, (uint32_t)i);
+        if (budget_ns > 0 && (i & 63) == 0 && mn__mono_ns() - t0 > budget_ns)
+            return;
         if (in && !p->alive[i]) {
             mn__hnsw_delete(p->hnsw, &p->vecs, (uint32_t)i);
         } else if (!in && p->alive[i] && p->vecs.scale[i] > 0.0f) {
@@ -142,7 +145,7 @@ void mn__part_hnsw_sync(mn__part *p, int64_t budget_ns)
     }
     p->hnsw_dead_base = p->n - p->n_alive;
     for (i = p->hnsw_upto; i < p->n && i < p->vecs.n; i++) {
-        if (budget_ns > 0 && (i & 15) == 0 && mn__mono_ns() - t0 > budget_ns)
+        if (budget_ns > 0 && mn__mono_ns() - t0 > budget_ns)
             break;
         if (p->alive[i] && mn__hnsw_insert(p->hnsw, &p->vecs, (uint32_t)i) != MN_OK)
             break; /* out of memory: this row and the rest stay on the exact path */
