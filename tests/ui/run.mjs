@@ -167,6 +167,16 @@ async function seen(locator, timeout = 5000) {
     return false;
   }
 }
+// Form controls and buttons of the page without an accessible name (label, aria-label or text).
+const unlabeled = () => page.evaluate(() => [...document.querySelectorAll('input, select, textarea, button')]
+  .filter((el) => el.offsetParent !== null || el.closest('dialog[open]'))
+  .filter((el) => !(el.labels && el.labels.length) && !el.getAttribute('aria-label') && !el.getAttribute('aria-labelledby') &&
+    !(el.tagName === 'BUTTON' && el.textContent.trim()))
+  .map((el) => el.outerHTML.slice(0, 80)));
+const missingLabels = [];
+async function labelsOf(view) {
+  for (const u of await unlabeled()) missingLabels.push(`${view}: ${u}`);
+}
 async function signIn(key) {
   await page.fill('#key', key);
   await page.click('#signin-form button[type=submit]');
@@ -185,6 +195,7 @@ await step('wrong key', async () => {
   check('after a wrong key the sign-in form stays and no key is kept',
     await page.locator('#signin').isVisible() && (await page.evaluate(() => sessionStorage.getItem('mnemo.key'))) === null);
   await shot('signin-error');
+  await labelsOf('sign-in');
   await signIn('not-a-key');
   await page.waitForFunction(() => /malformed/.test(document.getElementById('banner').innerText));
   check('a malformed key is explained', /malformed/.test(await banner().innerText()));
@@ -234,6 +245,7 @@ await step('pick a user', async () => {
   check('memories table lists the API\'s page, newest first', ids.join(',') === api.memories.map((m) => m.id).join(','), `${ids} vs ${api.memories.map((m) => m.id)}`);
   check('memories summary gives the total', (await text('#memories-summary')).includes(`of ${api.total}`));
   await shot('memories');
+  await labelsOf('memories');
   // filters
   await page.check('#memory-filters input[name=kind][value=preference]');
   await page.check('#memory-filters input[name=kind][value=fact]');
@@ -290,6 +302,7 @@ await step('search', async () => {
   check('the top result is about peanuts and names the signals that found it', /peanut/i.test(top.text) && shown[0].by.includes('keyword') && (top.score_vector > 0) === shown[0].by.includes('vector'), JSON.stringify(shown[0]));
   check('search note says which mode ran', /hybrid search/.test(await text('#search-note')));
   await shot('search');
+  await labelsOf('search');
 });
 
 // context preview
@@ -303,6 +316,7 @@ await step('context preview', async () => {
   check('context preview shows the token count and budget', (await text('#ctx-tokens')).startsWith(`${api.tokens.used} of 500 tokens`), await text('#ctx-tokens'));
   check('the block holds the peanut allergy', /peanut/i.test(api.prompt));
   await shot('context');
+  await labelsOf('context');
   await page.locator('#ctx-budget').evaluate((el) => { el.value = '50'; el.dispatchEvent(new Event('input', { bubbles: true })); });
   await page.locator('#ctx-tokens', { hasText: 'of 50 tokens' }).waitFor();
   const small = (await apiA('POST', '/v1/users/alice/context', { query: 'What food should I avoid?', max_tokens: 50 })).json;
@@ -320,6 +334,7 @@ await step('compaction', async () => {
   check('compaction shows its result and the API has the summaries it reports', n > 0 && sums.total === n, `page ${n}, api ${sums.total}`);
   check('compaction archived the summarized messages', Number(await text('#compact-result dd[data-field=archived]')) === (await aliceList('?status=archived')).json.total);
   await shot('compact');
+  await labelsOf('compact & forget');
   await page.click('#tab-summaries');
   await page.locator('#summaries li').first().waitFor();
   check('summaries tab lists every summary', (await page.locator('#summaries li').count()) === sums.total);
@@ -347,6 +362,7 @@ await step('edit', async () => {
   check('the edit dialog opens with the memory\'s text, focused', (await page.inputValue('#edit-text')) === target.text && (await page.evaluate(() => document.activeElement.id)) === 'edit-text');
   await page.fill('#edit-text', 'User prefers aisle seats on long flights');
   await shot('edit');
+  await labelsOf('edit dialog');
   await page.click('#dialog-ok');
   await page.locator('#flash', { hasText: `Memory #${target.id} saved` }).waitFor();
   check('the table shows the new text', (await memRow(target.id).locator('td.text').innerText()) === 'User prefers aisle seats on long flights');
@@ -399,6 +415,7 @@ await step('forget', async () => {
   check('a partial id does not enable it', await page.locator('#dialog-ok').isDisabled());
   await page.fill('#confirm-user', 'bob');
   await shot('forget');
+  await labelsOf('forget dialog');
   await page.click('#dialog-ok');
   await page.locator('.notice', { hasText: `Forgot user “bob”: ${bobCount} memories deleted` }).waitFor();
   check('after forgetting, the page says what was deleted and returns to the overview', (await text('#view-title')) === 'Overview');
@@ -491,6 +508,7 @@ await step('development mode', async () => {
   await bare.stop();
 });
 
+check('every control of the views has an accessible name', missingLabels.length === 0, missingLabels.join('\n'));
 check('the page made no request to another origin', external.length === 0, external.join('\n'));
 check('no script error on the page', pageErrors.length === 0, pageErrors.join('\n'));
 clearTimeout(deadline);
