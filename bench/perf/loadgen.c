@@ -142,6 +142,21 @@ static int flush_out(conn *c)
     return 0;
 }
 
+/* Writes what it can and asks epoll for EPOLLOUT only while a request is left unsent, so
+ * that a large body never waits for an unrelated event. 0 or -1 on a dead connection. */
+static int push(int ep, conn *c, uint32_t idx)
+{
+    struct epoll_event ev;
+    int had = c->out_off < c->out.len;
+    if (flush_out(c) < 0)
+        return -1;
+    ev.data.u32 = idx;
+    ev.events = EPOLLIN | (c->out_off < c->out.len ? EPOLLOUT : 0u);
+    if (had != (c->out_off < c->out.len) || c->out_off < c->out.len)
+        epoll_ctl(ep, EPOLL_CTL_MOD, c->fd, &ev);
+    return 0;
+}
+
 int lg_run(const lg_spec *s, lg_result *out)
 {
     conn *cs = calloc((size_t)s->n_conn, sizeof *cs);
@@ -169,7 +184,7 @@ int lg_run(const lg_spec *s, lg_result *out)
         epoll_ctl(ep, EPOLL_CTL_ADD, cs[i].fd, &ev);
         cs[i].seq = (uint64_t)i << 40;
         send_next(s, &cs[i], i);
-        if (flush_out(&cs[i]) == 0)
+        if (push(ep, &cs[i], (uint32_t)i) == 0)
             live++;
     }
     while (live > 0) {
@@ -177,10 +192,23 @@ int lg_run(const lg_spec *s, lg_result *out)
         double now = perf_now();
         for (e = 0; e < n; e++) {
             conn *c = &cs[evs[e].data.u32];
-            ssize_t r = recv(c->fd, rbuf, sizeof rbuf, MSG_DONTWAIT);
+            ssize_t r;
             int status = 0;
             size_t body_off = 0;
             long len;
+            if (c->fd < 0)
+                continue;
+            if ((evs[e].events & EPOLLOUT) && push(ep, c, evs[e].data.u32) < 0) {
+                out->error++;
+                epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+                close(c->fd);
+                c->fd = -1;
+                live--;
+                continue;
+            }
+            if (!(evs[e].events & (EPOLLIN | EPOLLHUP | EPOLLERR)))
+                continue;
+            r = recv(c->fd, rbuf, sizeof rbuf, MSG_DONTWAIT);
             if (r <= 0) {
                 if (r < 0 && errno == EAGAIN)
                     continue;
@@ -213,7 +241,7 @@ int lg_run(const lg_spec *s, lg_result *out)
                                 c->in.data + body_off);
                 } else {
                     out->n_items_all += (uint64_t)items;
-                    if (c->t_sent >= t_meas && now <= t_end) {
+                    if (now >= t_meas && now <= t_end) {
                         out->n_items += (uint64_t)items;
                         out->n_req++;
                         if (n_lat == cap_lat) {
@@ -236,7 +264,7 @@ int lg_run(const lg_spec *s, lg_result *out)
                 continue;
             }
             send_next(s, c, (int)evs[e].data.u32);
-            if (flush_out(c) < 0) {
+            if (push(ep, c, evs[e].data.u32) < 0) {
                 out->error++;
                 epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
                 close(c->fd);
@@ -244,14 +272,6 @@ int lg_run(const lg_spec *s, lg_result *out)
                 live--;
             }
         }
-        /* requests larger than the socket buffer: keep pushing */
-        for (i = 0; i < s->n_conn; i++)
-            if (cs[i].fd >= 0 && cs[i].out_off < cs[i].out.len && flush_out(&cs[i]) < 0) {
-                out->error++;
-                close(cs[i].fd);
-                cs[i].fd = -1;
-                live--;
-            }
         if (perf_now() > t_end + 30.0)
             break; /* a stuck server: give up on the stragglers */
     }

@@ -22,7 +22,8 @@ typedef struct lg_spec {
     int port;
     int n_conn;
     double seconds;   /* measuring time */
-    double warmup;    /* seconds before measuring (replies checked, not counted) */
+    double warmup;    /* seconds before measuring: replies before it are checked, not counted;
+                         replies that arrive in the window count, with their latency */
     uint64_t max_req; /* stop after sending this many requests; 0: no limit */
     /* Appends one whole request (request line, headers, body) for connection conn. */
     void (*make)(void *ctx, int conn, uint64_t seq, lg_buf *out);

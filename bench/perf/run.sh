@@ -81,7 +81,7 @@ cpu=$(sed -n 's/^model name[[:space:]]*: //p' /proc/cpuinfo | head -1)
     cat "$tmp/kernels.md" 2>/dev/null || true
     echo "## 2. HNSW against hnswlib"
     echo
-    echo "Measured by \`make bench-hnsw\` (run after this by \`make bench\` when present)."
+    echo "Measured by \`make bench-hnsw\` (bench/hnsw), which \`make bench\` runs after this part when the target exists; results in [hnsw.md](hnsw.md)."
     echo
     cat "$tmp/http.md" 2>/dev/null || true
     if [ -n "$notes" ]; then
