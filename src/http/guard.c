@@ -5,6 +5,7 @@
  * its last body byte (bounded by request-timeout), running (no bound: the server's work).
  * A watchdog thread shuts down the socket of a connection past its bound; libmicrohttpd
  * then closes it as a client that went away. */
+#include <string.h>
 #include <sys/socket.h>
 #include <time.h>
 
@@ -18,6 +19,7 @@ typedef struct gconn {
     _Atomic int phase;
     _Atomic int64_t since_ms; /* start of the phase */
     bool cut;                 /* shut down by the watchdog (under g->mu) */
+    _Atomic bool nul_in_uri;  /* the current request's raw URL holds %00 */
     bool linked;              /* in g's list (under g->mu) */
 } gconn;
 
@@ -92,12 +94,29 @@ void mn__guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_
     *socket_ctx = NULL;
 }
 
+static bool has_encoded_nul(const char *uri)
+{
+    const char *p;
+    for (p = uri; (p = strchr(p, '%')) != NULL; p++)
+        if (p[1] == '0' && p[2] == '0')
+            return true;
+    return false;
+}
+
 void *mn__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *c)
 {
+    gconn *e = of(c);
     (void)cls;
-    (void)uri;
-    set_phase(of(c), PH_READ);
+    set_phase(e, PH_READ);
+    if (e)
+        atomic_store(&e->nul_in_uri, uri && has_encoded_nul(uri));
     return NULL; /* on_access still sees NULL on its first call */
+}
+
+bool mn__guard_uri_nul(struct MHD_Connection *c)
+{
+    gconn *e = of(c);
+    return e && atomic_load(&e->nul_in_uri);
 }
 
 void mn__guard_request_read(struct MHD_Connection *c)

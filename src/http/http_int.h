@@ -113,6 +113,7 @@ struct mn__hreq {
     char allow[64];
     mn__buf body;
     bool body_too_big;
+    bool nul_in_url;         /* the raw URL held %00: refused before routing means anything */
     bool queued;               /* response given to MHD */
     bool offloaded;            /* suspended, handed to a write worker */
     _Atomic bool done;         /* the worker has built the response */
@@ -316,6 +317,9 @@ int64_t mn__guard_cut_count(mn__guard *g);
 void mn__guard_on_connection(void *cls, struct MHD_Connection *c, void **socket_ctx,
                              enum MHD_ConnectionNotificationCode code);
 void *mn__guard_on_uri(void *cls, const char *uri, struct MHD_Connection *c);
+/* Whether the raw URL of the connection's current request holds an encoded NUL byte (%00):
+ * libmicrohttpd decodes it, and the path or a query value would end there unseen. */
+bool mn__guard_uri_nul(struct MHD_Connection *c);
 /* The request has arrived whole: no time limit while it runs. */
 void mn__guard_request_read(struct MHD_Connection *c);
 /* Its reply is done: the connection waits for the next request. */

@@ -79,6 +79,12 @@ static bool dispatch(mn__hreq *rq)
         mn__reply_header(rq, MHD_HTTP_HEADER_CONNECTION, "close");
         return false;
     }
+    if (rq->nul_in_url) {
+        mn__reply_error(rq, MN__H_EBADREQ, "remove %00 from the path and the query",
+                        "the URL holds an encoded NUL byte (%%00), which no path or value "
+                        "may contain");
+        return false;
+    }
     if (rq->route == -1) {
         mn__reply_error(rq, MN__H_ENOROUTE, "see /openapi.json or /docs for the routes",
                         "no route %s %.200s", rq->method, rq->url);
@@ -168,6 +174,7 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
         rq->url = url;
         rq->t0_ns = mn__mono_ns();
         rq->status = 500;
+        rq->nul_in_url = mn__guard_uri_nul(conn);
         rid_make(rq);
         *con_cls = rq;
         atomic_fetch_add(&srv->n_active, 1);
@@ -208,7 +215,8 @@ static enum MHD_Result on_access(void *cls, struct MHD_Connection *conn, const c
     mn__guard_request_read(conn); /* all of it came: no time limit while it runs */
     /* Once stopping, the workers may be going away: the dispatcher answers 503 inline. A
      * request counted in n_active before that keeps them alive (wait_in_flight). */
-    if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big && srv->workers &&
+    if (rq->route >= 0 && mn__routes[rq->route].writes && !rq->body_too_big &&
+        !rq->nul_in_url && srv->workers &&
         !atomic_load(&srv->stopping)) {
         /* Suspend before handing over: the worker may resume us at once. */
         rq->offloaded = true;
