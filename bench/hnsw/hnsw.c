@@ -15,6 +15,7 @@
 
 #include "../../src/embed/embed.h"
 #include "../../src/index/index.h"
+#include "../../src/memory/memory_int.h"
 #include "../retrieval/bench.h"
 
 /* the peer (hnswlib_peer.cpp) */
@@ -128,7 +129,7 @@ static void add_turn(units *u, const char *t)
 
 /* n + n_q unit vectors from the dev conversations, shuffled (seeded); NULL when the data
  * or the model is missing. */
-static float *conv_vectors(const opts *o, size_t *out_n)
+static float *conv_vectors(const opts *o, size_t *out_n, char ***out_texts)
 {
     bt_dataset ds[2];
     units u;
@@ -176,6 +177,9 @@ static float *conv_vectors(const opts *o, size_t *out_n)
         mn__normalize(v + i * (size_t)d, (size_t)d);
     }
     *out_n = want;
+    *out_texts = bt_malloc(want * sizeof **out_texts); /* for the engine section */
+    for (i = 0; i < want; i++)
+        (*out_texts)[i] = bt_strndup(u.v[i].s, u.v[i].len);
     fprintf(stderr, "hnsw: %zu distinct turns and sentences, %zu embedded (dim %d)\n", u.n,
             want, d);
 done:
@@ -452,8 +456,14 @@ static int bench_set(const char *name, float *v, size_t n, size_t n_q, int d, ru
         return -1;
     out->peer_bytes = peer_bytes(peer);
     for (e = 0; e < MAX_EF; e++) {
-        out->qps[e] = time_mnemo(h, &vs, qs, n_q, efs[e], gt, &out->recall[e]);
-        out->peer_qps[e] = time_peer(peer, qs, n_q, d, efs[e], gt, &out->peer_recall[e]);
+        int round;
+        /* alternate, best of three each: other work on the machine costs both alike */
+        for (round = 0; round < 3; round++) {
+            double qm = time_mnemo(h, &vs, qs, n_q, efs[e], gt, &out->recall[e]);
+            double qp = time_peer(peer, qs, n_q, d, efs[e], gt, &out->peer_recall[e]);
+            out->qps[e] = MN_MAX(out->qps[e], qm);
+            out->peer_qps[e] = MN_MAX(out->peer_qps[e], qp);
+        }
         fprintf(stderr, "hnsw: %s ef %d: mnemo %.4f %.0f q/s, hnswlib %.4f %.0f q/s\n", name,
                 efs[e], out->recall[e], out->qps[e], out->peer_recall[e], out->peer_qps[e]);
     }
@@ -462,6 +472,188 @@ static int bench_set(const char *name, float *v, size_t n, size_t n_q, int d, ru
     mn__vecset_release(&vs);
     free(gt);
     return 0;
+}
+
+/* ---- the engine: one user with n memories, searched exactly and through the graph ------- */
+
+typedef struct engine_run {
+    bool ok;
+    size_t n, n_q;
+    double ingest_s, load_s, half_s, full_s;
+    double exact_p50_ms, exact_p99_ms, graph_p50_ms, graph_p99_ms, agree;
+    size_t graph_bytes;
+} engine_run;
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+static double wall_ms(int64_t t0)
+{
+    return (double)(bt_now_ns() - t0) / 1e6;
+}
+
+static mn_db *engine_open(const char *path)
+{
+    mn_db_opts o;
+    mn_db *db = NULL;
+    mn_err err;
+    mn_db_opts_init(&o);
+    o.path = path;
+    o.sync_normal = true;      /* ingest speed is not what this measures */
+    o.compact_threshold = 0;   /* keep every message active */
+    o.extract = "off";
+    if (mn_db_open(&o, &db, &err) != MN_OK) {
+        fprintf(stderr, "hnsw: engine: %s\n", err.msg);
+        return NULL;
+    }
+    return db;
+}
+
+/* Graph coverage of the user's partition: rows indexed and rows in all. */
+static void coverage(mn_db *db, size_t *out_upto, size_t *out_n, size_t *out_bytes)
+{
+    mn__pkey k;
+    mn__part *p;
+    *out_upto = *out_n = *out_bytes = 0;
+    if (mn__pkey_make(NULL, MN_SCOPE_USER, "big", &k, NULL) != MN_OK)
+        return;
+    p = mn__part_peek(db, &k);
+    if (!p)
+        return;
+    pthread_rwlock_rdlock(&p->lock);
+    *out_upto = p->hnsw ? p->hnsw_upto : 0;
+    *out_n = p->n;
+    *out_bytes = p->hnsw ? mn__hnsw_bytes(p->hnsw) : 0;
+    pthread_rwlock_unlock(&p->lock);
+    mn__part_release(db, p);
+}
+
+/* Hybrid searches of every query: latencies (ms, sorted) and the ids of each top 10. */
+static int engine_queries(mn_db *db, char **qs, size_t n_q, double *lat, mn_id *ids)
+{
+    size_t q, i;
+    for (q = 0; q < n_q; q++) {
+        mn_search_opts so;
+        mn_results *r = NULL;
+        mn_err err;
+        int64_t t0 = bt_now_ns();
+        mn_search_opts_init(&so);
+        so.filter.user_id = "big";
+        so.query = qs[q];
+        if (mn_search(db, &so, &r, &err) != MN_OK) {
+            fprintf(stderr, "hnsw: engine search: %s\n", err.msg);
+            return -1;
+        }
+        lat[q] = wall_ms(t0);
+        for (i = 0; i < K; i++)
+            ids[q * K + i] = i < r->n ? r->hits[i].mem.id : 0;
+        mn_results_free(r);
+    }
+    qsort(lat, n_q, sizeof *lat, cmp_double);
+    return 0;
+}
+
+static void engine_bench(char **texts, size_t n, size_t n_q, engine_run *er)
+{
+    char dir[] = "/tmp/mnemo-hnsw-engine-XXXXXX", path[256];
+    mn_db *db = NULL;
+    mn_memory_in *m = bt_calloc(1000, sizeof *m);
+    double *lat = bt_malloc(n_q * sizeof *lat);
+    mn_id *ex = bt_malloc(n_q * K * sizeof *ex), *gr = bt_malloc(n_q * K * sizeof *gr);
+    size_t i, b, upto, rows, same = 0, total = 0;
+    int64_t t0;
+    char **qs = texts + n;
+    memset(er, 0, sizeof *er);
+    er->n = n;
+    er->n_q = n_q;
+    if (!mkdtemp(dir))
+        goto done;
+    snprintf(path, sizeof path, "%s/engine.db", dir);
+    if (!(db = engine_open(path)))
+        goto done;
+    fprintf(stderr, "hnsw: engine: adding %zu memories for one user\n", n);
+    t0 = bt_now_ns();
+    for (b = 0; b < n; b += 1000) {
+        size_t c = MN_MIN((size_t)1000, n - b);
+        mn_err err;
+        for (i = 0; i < c; i++) {
+            mn_memory_in_init(&m[i]);
+            m[i].user_id = "big";
+            m[i].role = i % 2 ? MN_ROLE_ASSISTANT : MN_ROLE_USER;
+            m[i].session_id = "s";
+            m[i].text = texts[b + i];
+        }
+        if (mn_memory_add_batch(db, m, c, NULL, &err) != MN_OK) {
+            fprintf(stderr, "hnsw: engine add: %s\n", err.msg);
+            goto done;
+        }
+    }
+    er->ingest_s = wall_ms(t0) / 1e3;
+    mn_db_close(db);
+    /* a fresh process's view: open, and the first search loads the partition */
+    mn__hnsw_set_min_rows(SIZE_MAX / 2); /* exact first */
+    if (!(db = engine_open(path)))
+        goto done;
+    t0 = bt_now_ns();
+    if (engine_queries(db, qs, 1, lat, ex))
+        goto done;
+    er->load_s = wall_ms(t0) / 1e3;
+    if (engine_queries(db, qs, n_q, lat, ex))
+        goto done;
+    er->exact_p50_ms = lat[n_q / 2];
+    er->exact_p99_ms = lat[n_q * 99 / 100];
+    /* the default threshold: the next search hands the partition to the builder */
+    mn__hnsw_set_min_rows(0);
+    t0 = bt_now_ns();
+    if (engine_queries(db, qs, 1, lat, gr))
+        goto done;
+    for (;;) {
+        struct timespec nap = {0, 20000000L};
+        coverage(db, &upto, &rows, &er->graph_bytes);
+        if (!er->half_s && upto * 2 >= rows && rows)
+            er->half_s = wall_ms(t0) / 1e3;
+        if (upto == rows || wall_ms(t0) > 600e3)
+            break;
+        nanosleep(&nap, NULL);
+    }
+    er->full_s = wall_ms(t0) / 1e3;
+    if (engine_queries(db, qs, n_q, lat, gr))
+        goto done;
+    er->graph_p50_ms = lat[n_q / 2];
+    er->graph_p99_ms = lat[n_q * 99 / 100];
+    for (i = 0; i < n_q; i++) { /* share of the exact top 10 the graph's search returns */
+        size_t a, c;
+        for (a = 0; a < K; a++) {
+            if (!ex[i * K + a])
+                continue;
+            total++;
+            for (c = 0; c < K; c++)
+                if (gr[i * K + c] == ex[i * K + a]) {
+                    same++;
+                    break;
+                }
+        }
+    }
+    er->agree = total ? (double)same / (double)total : 0;
+    er->ok = upto == rows;
+done:
+    mn_db_close(db);
+    if (dir[0] && strcmp(dir, "/tmp/mnemo-hnsw-engine-XXXXXX")) {
+        char f[300];
+        static const char *const files[] = {"engine.db", "engine.db-wal", "engine.db-shm"};
+        for (i = 0; i < MN_ARRAY_LEN(files); i++) {
+            snprintf(f, sizeof f, "%s/%s", dir, files[i]);
+            unlink(f);
+        }
+        rmdir(dir);
+    }
+    free(m);
+    free(lat);
+    free(ex);
+    free(gr);
 }
 
 /* ---- report ---------------------------------------------------------------------------- */
@@ -548,6 +740,8 @@ int main(int argc, char **argv)
     size_t n_runs = 0, n_cr = 0, i, n_conv = 0, crossover = 0;
     double load_s = -1;
     float *conv, *clu;
+    char **texts = NULL;
+    engine_run er;
     int d = 100, fails = 0, bad = 0;
     FILE *f = stdout;
     struct utsname un;
@@ -584,7 +778,7 @@ int main(int argc, char **argv)
         o.data_dir = getenv("MNEMO_DATA") && *getenv("MNEMO_DATA") ? getenv("MNEMO_DATA")
                                                                    : "../shared/data";
 
-    conv = conv_vectors(&o, &n_conv);
+    conv = conv_vectors(&o, &n_conv, &texts);
     if (conv && n_conv > o.n_q + 1000) {
         size_t nb = n_conv - o.n_q;
         if (bench_set("dev conversations (built-in embedder)", conv, nb, o.n_q, 100,
@@ -594,6 +788,16 @@ int main(int argc, char **argv)
         bad++;
     }
     free(conv);
+    memset(&er, 0, sizeof er);
+    if (texts && n_conv > o.n_q + 1000) {
+        size_t ne = o.quick ? 12000 : n_conv - o.n_q, nq = MN_MIN(o.n_q, (size_t)300);
+        for (i = 0; i < nq; i++) { /* the queries follow the memories in texts */
+            char *t = texts[ne + i];
+            texts[ne + i] = texts[n_conv - o.n_q + i];
+            texts[n_conv - o.n_q + i] = t;
+        }
+        engine_bench(texts, ne, nq, &er);
+    }
     clu = clustered_vectors(o.n + o.n_q, d);
     if (bench_set("random clustered", clu, o.n, o.n_q, d, &runs[n_runs], cr, &n_cr,
                   &load_s) == 0)
@@ -601,6 +805,9 @@ int main(int argc, char **argv)
     else
         bad++;
     free(clu);
+    for (i = 0; texts && i < n_conv; i++)
+        free(texts[i]);
+    free(texts);
 
     /* the crossover: the smallest size from which the graph stays faster */
     for (i = n_cr; i > 0; i--) {
@@ -627,8 +834,8 @@ int main(int argc, char **argv)
             sysconf(_SC_NPROCESSORS_ONLN), mn__kernels_best()->name, load[0]);
     fprintf(f, "- config: M %d, ef_construction %d, k %d, %zu queries held out of the indexed "
                "rows, single thread for build and search; hnswlib %s (Debian "
-               "libhnswlib-dev, inner product space, built -O2 -march=native); QPS over at "
-               "least 0.3 s per point; recall@10 against exact float search\n",
+               "libhnswlib-dev, inner product space, built -O2 -march=native); QPS: best of three "
+               "alternating runs of at least 0.3 s each; recall@10 against exact float search\n",
             M, EFC, K, o.n_q, "0.6.2");
     fprintf(f, "- data: dev conversations of `%s` (LoCoMo + LongMemEval-S turns, then their "
                "sentences, distinct, shuffled with a fixed seed; %zu rows), and %zu random "
@@ -669,6 +876,31 @@ int main(int argc, char **argv)
                    "does with this.\n",
                 o.n, r->build_s, r->build_s * 1e6 / (double)o.n, (double)r->bytes / 1e6,
                 load_s);
+    }
+    if (er.n) {
+        fprintf(f, "\n### The engine: one user with %zu memories\n\n"
+                   "The dev-conversation texts above stored as one user's messages "
+                   "(mn_memory_add_batch, built-in embedder, %.1f s), the database closed and "
+                   "opened again; %zu held-out texts as hybrid queries (mn_search, k 10, wall "
+                   "time).\n\n",
+                er.n, er.ingest_s, er.n_q);
+        fprintf(f, "| | value |\n|---|---:|\n");
+        fprintf(f, "| partition load (open, first search) | %.2f s |\n", er.load_s);
+        fprintf(f, "| hybrid search, exact scan: p50 / p99 | %.2f / %.2f ms |\n",
+                er.exact_p50_ms, er.exact_p99_ms);
+        fprintf(f, "| graph half built (exact scan until then) | %.1f s after the first search |\n",
+                er.half_s);
+        fprintf(f, "| graph complete (builder thread) | %.1f s, %.1f MB |\n", er.full_s,
+                (double)er.graph_bytes / 1e6);
+        fprintf(f, "| hybrid search through the graph: p50 / p99 | %.2f / %.2f ms |\n",
+                er.graph_p50_ms, er.graph_p99_ms);
+        fprintf(f, "| exact top 10 found by the graph's search | %.3f |\n", er.agree);
+        fprintf(f, "\n- engine: hybrid search p50 through the graph %.2f ms against %.2f ms "
+                   "exact at %zu memories, ratio %.2f: **%s**\n",
+                er.graph_p50_ms, er.exact_p50_ms, er.n,
+                er.exact_p50_ms > 0 ? er.graph_p50_ms / er.exact_p50_ms : 0.0,
+                er.ok && er.graph_p50_ms < er.exact_p50_ms ? "PASS" : "FAIL");
+        fails += !(er.ok && er.graph_p50_ms < er.exact_p50_ms);
     }
     fprintf(f, "\n%s: %d target(s) failed\n", fails ? "FAIL" : "PASS", fails);
     if (f != stdout)

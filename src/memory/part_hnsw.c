@@ -25,6 +25,9 @@
 /* The graph of a partition; a fixed seed: the same rows in the same order give one graph. */
 #define GRAPH_SEED 0x9a27f1c3d5b4e601ull
 
+/* A row to be scored because its neighbour was: below every score (-2 is "no score"). */
+#define NEIGHBOUR (-3.0f)
+
 static _Atomic long min_rows_cache;
 static _Atomic int64_t n_graph_searches;
 
@@ -104,6 +107,23 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
             (!mn__hnsw_contains(p->hnsw, (uint32_t)i) && p->vecs.scale[i] > 0.0f))
             vec[i] = kn->dot_f32(q, p->vecs.f32 + i * (size_t)p->vecs.dim,
                                  (size_t)p->vecs.dim);
+    }
+    /* Hybrid ranking lends a row a share of its best same-session neighbour's score
+     * (search.c): the neighbours of every scored row need their own exact score too. They
+     * are marked first (NEIGHBOUR), so that scoring one does not pull in the next. */
+    if (kw) {
+        for (i = 0; i < n; i++) {
+            uint64_t ss = p->session[i];
+            if (!smask[i] || vec[i] > -1.5f || !ss)
+                continue;
+            if ((i > 0 && p->session[i - 1] == ss && vec[i - 1] > -1.5f) ||
+                (i + 1 < n && p->session[i + 1] == ss && vec[i + 1] > -1.5f))
+                vec[i] = NEIGHBOUR;
+        }
+        for (i = 0; i < n; i++)
+            if (vec[i] == NEIGHBOUR)
+                vec[i] = kn->dot_f32(q, p->vecs.f32 + i * (size_t)p->vecs.dim,
+                                     (size_t)p->vecs.dim);
     }
 cleanup:
     mn__topk_release(&top);
