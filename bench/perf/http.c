@@ -721,10 +721,12 @@ static void part_search(void)
         perf_target("keyword B: mnemo / FTS5 throughput", kw_ratio_b, 1.0, 1, detail);
         snprintf(detail, sizeof detail, "RSS growth %.0f bytes", per_mem_rss);
         perf_target("RAM per memory at d=100 (bytes)", per_mem, 1024, 0, detail);
+        char name[96];
         snprintf(detail, sizeof detail, "runs %.1f, %.1f, %.1f ms", ready[0], ready[1],
                  ready[2]);
-        perf_target("serve ready on 1M memories (ms)", median3(ready[0], ready[1], ready[2]),
-                    200, 0, detail);
+        snprintf(name, sizeof name, "serve ready, database of %d memories (ms)",
+                 dsa.n_users * dsa.per_user);
+        perf_target(name, median3(ready[0], ready[1], ready[2]), 200, 0, detail);
     }
 }
 

@@ -4,7 +4,8 @@
 # bench/results/perf.md rewritten with this run (machine, commit, config). Hand-written notes
 # below the "<!-- notes -->" line of perf.md are kept. Installs the benchmark-only packages
 # (libfaiss-dev, g++) when they are missing. Env: O (build dir), PERF_DATA_DIR (keep the
-# generated datasets there between runs), PERF_QUICK=1 (smaller, for a smoke run).
+# generated datasets there between runs), PERF_QUICK=1 (smaller, for a smoke run),
+# PERF_RESULTS (write the results elsewhere than bench/results/perf.md).
 set -eu
 top=$(cd "$(dirname "$0")/../.." && pwd)
 cd "$top"
@@ -48,7 +49,7 @@ echo "== 3-5. ingest, HTTP search, RAM, start-up"
     | tee -a "$log" || rc=1
 secs=$(( $(date +%s) - start ))
 
-res=bench/results/perf.md
+res=${PERF_RESULTS:-bench/results/perf.md}
 notes=""
 if [ -f "$res" ] && grep -q '^<!-- notes -->' "$res"; then
     notes=$(sed -n '/^<!-- notes -->/,$p' "$res")
