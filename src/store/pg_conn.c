@@ -242,11 +242,13 @@ int mn__pg_conn_get(mn__pg *s, mn__pg_conn **out, mn_err *err)
             break;
         if (s->down && now < s->retry_at_ms) {
             int64_t wait = s->retry_at_ms - now;
+            char why[sizeof s->down_msg];
+            memcpy(why, s->down_msg, sizeof why); /* another connect may rewrite it */
             pthread_mutex_unlock(&s->pool_mu);
             close_list(s, stale);
             return mn__err_set(err, MN_EUNAVAIL, "retry shortly; mnemo reconnects by itself",
                                "store '%s' is unavailable (next connect in %lld ms): %s",
-                               s->name, (long long)wait, s->down_msg);
+                               s->name, (long long)wait, why);
         }
         if (s->n_open < s->max_open) {
             s->n_open++; /* this slot is ours while we connect */
