@@ -19,14 +19,17 @@
 #define SYNC_MIN_ROWS 256
 /* Vector candidates from the graph: max(CAND_PER_K * k, CAND_MIN), searched with at least
  * EF_MIN; fusion and the neighbour stage then see the same best rows as an exact scan. */
-#define CAND_PER_K 5
-#define CAND_MIN 50
-#define EF_MIN 64
+#define CAND_PER_K 10
+#define CAND_MIN 100
+#define EF_MIN 128
 /* The graph of a partition; a fixed seed: the same rows in the same order give one graph. */
 #define GRAPH_SEED 0x9a27f1c3d5b4e601ull
 
-/* A row to be scored because its neighbour was: below every score (-2 is "no score"). */
-#define NEIGHBOUR (-3.0f)
+/* Marks of rows to be scored exactly: below every cosine and below -2 ("no score"). SCORE:
+ * the row itself matters; NEIGHBOUR: next to one that does; NEIGHBOUR2: next to that. */
+#define SCORE (-3.0f)
+#define NEIGHBOUR (-4.0f)
+#define NEIGHBOUR2 (-5.0f)
 
 static _Atomic long min_rows_cache;
 static _Atomic int64_t n_graph_searches;
@@ -54,6 +57,26 @@ size_t mn__hnsw_min_rows(void)
     return (size_t)v;
 }
 
+/* Marks with `mark` the unscored rows (-2) next to a row of the same session holding a
+ * score or the mark `from`; returns how many. A row marked here is neither. */
+static size_t mark_neighbours(const mn__part *p, const uint8_t *smask, float *vec, float from,
+                              float mark)
+{
+    size_t n = p->n, i, c = 0;
+    for (i = 0; i < n; i++) {
+        uint64_t ss = p->session[i];
+        if (!smask[i] || vec[i] != -2.0f || !ss)
+            continue;
+        if ((i > 0 && p->session[i - 1] == ss && (vec[i - 1] == from || vec[i - 1] > -1.5f)) ||
+            (i + 1 < n && p->session[i + 1] == ss &&
+             (vec[i + 1] == from || vec[i + 1] > -1.5f))) {
+            vec[i] = mark;
+            c++;
+        }
+    }
+    return c;
+}
+
 static bool graph_usable(const mn__part *p)
 {
     return p->hnsw && p->vecs.dim > 0 && p->hnsw_upto > 0;
@@ -68,7 +91,7 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
                         size_t n_eligible, const float *kw, int k, float *vec,
                         bool *out_want_sync)
 {
-    size_t n = p->n, i, behind = n - MN_MIN(p->hnsw_upto, n);
+    size_t n = p->n, i, behind = n - MN_MIN(p->hnsw_upto, n), n_mark;
     size_t n_cand = MN_MAX((size_t)k * CAND_PER_K, (size_t)CAND_MIN);
     const mn__kernels *kn;
     mn__topk top;
@@ -84,6 +107,15 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
         mn__vecset_score_all(&p->vecs, q, smask, vec);
         return MN_OK;
     }
+    if (kw) { /* a keyword hit gets its exact score anyway: many of them, the scan is due */
+        size_t n_kw = 0;
+        for (i = 0; i < n; i++)
+            n_kw += smask[i] && kw[i] > 0;
+        if (n_kw * 8 > n_eligible) {
+            mn__vecset_score_all(&p->vecs, q, smask, vec);
+            return MN_OK;
+        }
+    }
     rc = mn__topk_init(&top, (int)n_cand);
     if (rc)
         return rc;
@@ -91,40 +123,40 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
                          (void *)smask, NULL, &top);
     if (rc)
         goto cleanup;
-    atomic_fetch_add(&n_graph_searches, 1);
     for (i = 0; i < n; i++)
         vec[i] = -2.0f;
     for (i = 0; i < (size_t)top.n; i++)
         vec[top.idx[i]] = top.score[i];
     /* Exact scores for the rows the graph does not cover (added since it was brought up to
-     * date, or given a vector since) and for keyword hits: the blend of a keyword hit then
-     * equals the exact scan's. */
-    kn = mn__kernels_best();
+     * date, or given a vector since) and for keyword hits, so that the blend of a keyword
+     * hit equals the exact scan's; in hybrid mode also for their same-session neighbours and
+     * the neighbours' neighbours, because the neighbour stage (search.c) lends a row a share
+     * of its best neighbour's score. Marked first (SCORE), so that marking does not chain. */
+    n_mark = 0;
     for (i = 0; i < n; i++) {
         if (!smask[i] || vec[i] > -1.5f)
             continue;
         if (i >= p->hnsw_upto || (kw && kw[i] > 0) ||
-            (!mn__hnsw_contains(p->hnsw, (uint32_t)i) && p->vecs.scale[i] > 0.0f))
+            (!mn__hnsw_contains(p->hnsw, (uint32_t)i) && p->vecs.scale[i] > 0.0f)) {
+            vec[i] = SCORE;
+            n_mark++;
+        }
+    }
+    if (kw) {
+        n_mark += mark_neighbours(p, smask, vec, SCORE, NEIGHBOUR);
+        n_mark += mark_neighbours(p, smask, vec, NEIGHBOUR, NEIGHBOUR2);
+    }
+    /* Many rows to score one by one: the scan of all costs about as much, and is exact. */
+    if (n_mark * 8 > n_eligible) {
+        mn__vecset_score_all(&p->vecs, q, smask, vec);
+        goto cleanup;
+    }
+    atomic_fetch_add(&n_graph_searches, 1);
+    kn = mn__kernels_best();
+    for (i = 0; i < n; i++)
+        if (vec[i] < -2.5f)
             vec[i] = kn->dot_f32(q, p->vecs.f32 + i * (size_t)p->vecs.dim,
                                  (size_t)p->vecs.dim);
-    }
-    /* Hybrid ranking lends a row a share of its best same-session neighbour's score
-     * (search.c): the neighbours of every scored row need their own exact score too. They
-     * are marked first (NEIGHBOUR), so that scoring one does not pull in the next. */
-    if (kw) {
-        for (i = 0; i < n; i++) {
-            uint64_t ss = p->session[i];
-            if (!smask[i] || vec[i] > -1.5f || !ss)
-                continue;
-            if ((i > 0 && p->session[i - 1] == ss && vec[i - 1] > -1.5f) ||
-                (i + 1 < n && p->session[i + 1] == ss && vec[i + 1] > -1.5f))
-                vec[i] = NEIGHBOUR;
-        }
-        for (i = 0; i < n; i++)
-            if (vec[i] == NEIGHBOUR)
-                vec[i] = kn->dot_f32(q, p->vecs.f32 + i * (size_t)p->vecs.dim,
-                                     (size_t)p->vecs.dim);
-    }
 cleanup:
     mn__topk_release(&top);
     return rc;
