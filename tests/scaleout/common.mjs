@@ -94,8 +94,12 @@ export async function startNodes(n, args, env = {}) {
   }
 }
 
+// Stops the nodes; a node that printed a sanitizer report (sanitized builds) fails the suite.
 export async function stopAll(nodes) {
   await Promise.all(nodes.map((n) => n.stop()));
+  for (const n of nodes) {
+    if (/Sanitizer/.test(n.stderr)) bad(`node on port ${n.port}: sanitizer report`, n.stderr.slice(0, 3000));
+  }
 }
 
 // Runs redis-cli against the test Redis; returns its output (trimmed).
