@@ -346,6 +346,32 @@ cleanup:
     return rc;
 }
 
+/* The rows of the ranked candidates, from one snapshot when the store can (get_many), in
+ * the arena: found[i] false for a row deleted since it was ranked. */
+static int fetch_rows(mn_db *db, const mn__pkey *k, const cand *cands, int n, mn__arena *a,
+                      mn__row **out_rows, bool **out_found, mn_err *err)
+{
+    mn_id *ids = mn__arena_alloc(a, ((size_t)n + 1) * sizeof *ids);
+    mn__row *rows = mn__arena_alloc(a, ((size_t)n + 1) * sizeof *rows);
+    bool *found = mn__arena_alloc(a, ((size_t)n + 1) * sizeof *found);
+    int i, rc;
+    if (!ids || !rows || !found)
+        return mn__err_set(err, MN_ENOMEM, NULL, "out of memory during search");
+    *out_rows = rows;
+    *out_found = found;
+    for (i = 0; i < n; i++)
+        ids[i] = cands[i].id;
+    if (db->sops->get_many)
+        return db->sops->get_many(db->store, k, ids, (size_t)n, a, rows, found, err);
+    for (i = 0; i < n; i++) {
+        rc = db->sops->get(db->store, k, ids[i], a, &rows[i], err);
+        found[i] = rc == MN_OK;
+        if (rc && rc != MN_ENOTFOUND)
+            return rc;
+    }
+    return MN_OK;
+}
+
 int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
 {
     mn__pkey k;
@@ -358,7 +384,8 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
     cand *cands = NULL;
     const char *note = "";
     int n_cands = 0, i, kk, rc, asker_role = 0;
-    bool want_sync = false;
+    bool want_sync = false, *found = NULL;
+    mn__row *rows = NULL;
     size_t n_out = 0;
     mn__arena scratch;
 
@@ -413,16 +440,15 @@ int mn_search(mn_db *db, const mn_search_opts *o, mn_results **out, mn_err *err)
         goto oom;
     res->mode = mode;
     res->note = note;
+    for (kk = 0; kk < n_cands && !(o->min_score > 0 && cands[kk].score < o->min_score); kk++)
+        ;
+    n_cands = kk;
+    if ((rc = fetch_rows(db, &k, cands, n_cands, &scratch, &rows, &found, err)) != MN_OK)
+        goto cleanup;
     for (i = 0; i < n_cands; i++) {
-        mn__row row;
-        if (o->min_score > 0 && cands[i].score < o->min_score)
-            break;
-        rc = db->sops->get(db->store, &k, cands[i].id, &scratch, &row, err);
-        if (rc == MN_ENOTFOUND)
+        if (!found[i])
             continue; /* deleted since it was ranked */
-        if (rc)
-            goto cleanup;
-        rc = mn__results_set_row(res, n_out, &row, pf.vec_model);
+        rc = mn__results_set_row(res, n_out, &rows[i], pf.vec_model);
         if (rc)
             goto oom;
         res->hits[n_out].score = cands[i].score;

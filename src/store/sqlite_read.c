@@ -189,6 +189,48 @@ cleanup:
     return rc;
 }
 
+int mn__sq_get_many(mn__store *st_, const mn__pkey *k, const mn_id *ids, size_t n,
+                    mn__arena *a, mn__row *out, bool *found, mn_err *err)
+{
+    mn__sq *s = mn__sq_from(st_);
+    mn__sq_reader *r = NULL;
+    sqlite3_stmt *st;
+    size_t i;
+    int rc = mn__sq_check_pkey(k, err);
+    if (rc || n == 0)
+        return rc;
+    rc = rstmt(s, MN__SQ_R_GET, &r, &st, err);
+    if (rc)
+        return rc;
+    /* One snapshot for all of them: a read transaction per row costs more than the row. */
+    rc = sqlite3_exec(r->db, "BEGIN", NULL, NULL, NULL);
+    if (rc != SQLITE_OK) {
+        rc = mn__sq_err(s, r->db, rc, "begin read", err);
+        goto cleanup;
+    }
+    rc = bind_key(s, r, st, k, false, err);
+    for (i = 0; rc == MN_OK && i < n; i++) {
+        found[i] = false;
+        sqlite3_reset(st);
+        if (sqlite3_bind_int64(st, 4, ids[i]) != SQLITE_OK) {
+            rc = mn__sq_err(s, r->db, SQLITE_MISUSE, "bind parameters", err);
+            break;
+        }
+        rc = sqlite3_step(st);
+        if (rc == SQLITE_ROW) {
+            rc = mn__sq_row_read(s, st, a, NULL, &out[i], err);
+            found[i] = rc == MN_OK;
+        } else if (rc == SQLITE_DONE) {
+            rc = MN_OK;
+        } else {
+            rc = mn__sq_err(s, r->db, rc, "get memories", err);
+        }
+    }
+cleanup:
+    mn__sq_reader_put(s, r); /* ends the read transaction */
+    return rc;
+}
+
 int mn__sq_scan_partition(mn__store *st_, const mn__pkey *k, mn__row_fn fn, void *ctx,
                           mn_err *err)
 {

@@ -117,6 +117,11 @@ struct mn__store_ops {
     /* One row of partition k; MN_ENOTFOUND if absent or in another partition. */
     int (*get)(mn__store *s, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
                mn_err *err);
+    /* Rows ids[0..n) of partition k from one snapshot: found[i] tells whether out[i] was
+     * filled (absent or in another partition: false, not an error). NULL where a backend
+     * lacks it: callers then call get once per id. */
+    int (*get_many)(mn__store *s, const mn__pkey *k, const mn_id *ids, size_t n,
+                    mn__arena *a, mn__row *out, bool *found, mn_err *err);
     /* Every row of a partition, any status, oldest first, with embeddings. */
     int (*scan_partition)(mn__store *s, const mn__pkey *k, mn__row_fn fn, void *ctx,
                           mn_err *err);

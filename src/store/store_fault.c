@@ -56,6 +56,12 @@ static int f_put_batch(mn__store *s, mn__row *rows, size_t n, mn_err *err)
     return hit(err) ? MN_EIO : real->put_batch(s, rows, n, err);
 }
 
+static int f_get_many(mn__store *s, const mn__pkey *k, const mn_id *ids, size_t n,
+                      mn__arena *a, mn__row *out, bool *found, mn_err *err)
+{
+    return hit(err) ? MN_EIO : real->get_many(s, k, ids, n, a, out, found, err);
+}
+
 static int f_get(mn__store *s, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
                  mn_err *err)
 {
@@ -168,6 +174,7 @@ const struct mn__store_ops *mn__store_fault_wrap(const struct mn__store_ops *ops
     WRAP(open)
     WRAP(put_batch)
     WRAP(get)
+    WRAP(get_many)
     WRAP(scan_partition)
     WRAP(list)
     WRAP(update)

@@ -159,6 +159,8 @@ size_t mn__sq_queue_len(mn__store *st);
 int mn__sq_reader_get(mn__sq *s, mn__sq_reader **out, mn_err *err);
 void mn__sq_reader_put(mn__sq *s, mn__sq_reader *r);
 void mn__sq_readers_close(mn__sq *s);
+int mn__sq_get_many(mn__store *st, const mn__pkey *k, const mn_id *ids, size_t n,
+                    mn__arena *a, mn__row *out, bool *found, mn_err *err);
 int mn__sq_get(mn__store *st, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
                mn_err *err);
 int mn__sq_scan_partition(mn__store *st, const mn__pkey *k, mn__row_fn fn, void *ctx,

@@ -420,6 +420,7 @@ const struct mn__store_ops mn__store_sqlite = {
     .close = sq_close,
     .put_batch = mn__sq_put_batch,
     .get = mn__sq_get,
+    .get_many = mn__sq_get_many,
     .scan_partition = mn__sq_scan_partition,
     .list = mn__sq_list,
     .update = mn__sq_update,

@@ -370,6 +370,24 @@ STORE_TEST(roundtrip_every_field)
     ASSERT(out.embed_model == NULL && out.embedding == NULL && out.dim == 0);
     ASSERT_EQ(out.created_at_ms, r.created_at_ms);
 
+    /* Several rows from one snapshot (where the backend has get_many): absent ids and
+     * rows of another partition come back not found, in place. */
+    if (OPS->get_many) {
+        mn_id ids[4];
+        mn__row outs[4];
+        bool found[4];
+        mn__row other = user_row("u2", "not yours");
+        ASSERT_OK(OPS->put_batch(s, &other, 1, &err), &err);
+        ids[0] = r.id;
+        ids[1] = r.id + 1000000;
+        ids[2] = other.id;
+        ids[3] = r.id;
+        ASSERT_OK(OPS->get_many(s, &k, ids, 4, &a, outs, found, &err), &err);
+        ASSERT(found[0] && !found[1] && !found[2] && found[3]);
+        ASSERT_STR(outs[0].text, "plain");
+        ASSERT_EQ(outs[3].id, r.id);
+    }
+
     /* A row of another partition is not found, nor is the system scope's. */
     k.user_id = "u2";
     ASSERT_EQ(OPS->get(s, &k, r.id, &a, &out, &err), MN_ENOTFOUND);
