@@ -29,8 +29,8 @@ void peer_free(void *h);
 #define EFC 200
 #define MAX_EF 5
 /* The engine's graph search for k = 10 (part_hnsw.c): candidates and search width. */
-#define GRAPH_CAND 50
-#define GRAPH_EF 64
+#define GRAPH_CAND 100
+#define GRAPH_EF 128
 static const int efs[MAX_EF] = {16, 32, 64, 128, 256};
 
 typedef struct opts {

@@ -14,7 +14,7 @@
 
 /* The crossover measured by bench/hnsw (bench/results/hnsw.md): below this many vector rows
  * the exact scan is as fast, and exact. MNEMO_HNSW_MIN_ROWS overrides it (tests, benchmarks). */
-#define DEFAULT_MIN_ROWS 10000
+#define DEFAULT_MIN_ROWS 20000
 /* Graph upkeep waits until this many rows are unindexed or died since the last one. */
 #define SYNC_MIN_ROWS 256
 /* Vector candidates from the graph: max(CAND_PER_K * k, CAND_MIN), searched with at least
