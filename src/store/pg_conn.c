@@ -31,6 +31,8 @@ const int mn__pg_ins_rows[MN__PG_N_INS] = {1, 4, 16, 64, 256};
 
 static const char *const fixed_sql[MN__PG_Q_INS_1] = {
     [MN__PG_Q_GET] = "SELECT " COLS " FROM memories WHERE " PKEY_WHERE " AND id = $4::bigint",
+    [MN__PG_Q_GET_MANY] = "SELECT " COLS " FROM memories WHERE " PKEY_WHERE
+                          " AND id = ANY($4::bigint[])",
     [MN__PG_Q_SCAN_PART] = "SELECT " COLS " FROM memories WHERE " PKEY_WHERE " ORDER BY id",
     [MN__PG_Q_SCAN_TENANT] = "SELECT " COLS " FROM memories WHERE tenant = $1 ORDER BY id",
     [MN__PG_Q_HISTORY] =

@@ -226,6 +226,53 @@ int mn__pg_get(mn__store *st, const mn__pkey *k, mn_id id, mn__arena *a, mn__row
     return rc;
 }
 
+int mn__pg_get_many(mn__store *st, const mn__pkey *k, const mn_id *ids, size_t n,
+                    mn__arena *a, mn__row *out, bool *found, mn_err *err)
+{
+    mn__pg *s = mn__pg_from(st);
+    mn__pg_conn *c = NULL;
+    const char *vals[4];
+    PGresult *r = NULL;
+    mn__buf arr;
+    size_t i, j;
+    int rc = mn__sq_check_pkey(k, err), t;
+    if (rc || n == 0)
+        return rc;
+    for (i = 0; i < n; i++)
+        found[i] = false;
+    /* one round trip for all of them: the ids as an array literal {1,2,3} */
+    mn__buf_init(&arr, 24 * n + 2);
+    rc = mn__buf_puts(&arr, "{");
+    for (i = 0; rc == MN_OK && i < n; i++)
+        rc = mn__buf_printf(&arr, i ? ",%lld" : "%lld", (long long)ids[i]);
+    if (rc == MN_OK)
+        rc = mn__buf_puts(&arr, "}");
+    if (rc) {
+        mn__buf_release(&arr);
+        return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->name);
+    }
+    rc = mn__pg_conn_get(s, &c, err);
+    if (rc == MN_OK) {
+        mn__pg_pkey_vals(k, vals);
+        vals[3] = arr.data;
+        rc = mn__pg_run(s, c, MN__PG_Q_GET_MANY, 4, vals, NULL, NULL, "get memories", &r, err);
+    }
+    for (t = 0; rc == MN_OK && t < PQntuples(r); t++) {
+        mn__row row;
+        rc = row_read(s, r, t, 0, a, NULL, &row, err);
+        for (j = 0; rc == MN_OK && j < n; j++)
+            if (ids[j] == row.id) { /* an id asked twice gets the row twice */
+                out[j] = row;
+                found[j] = true;
+            }
+    }
+    PQclear(r);
+    if (c)
+        mn__pg_conn_put(s, c);
+    mn__buf_release(&arr);
+    return rc;
+}
+
 typedef struct scan_ctx {
     mn__pg *s;
     mn__row_fn fn;

@@ -223,6 +223,7 @@ int mn__sq_row_read(const mn__sq *s, sqlite3_stmt *st, mn__arena *a, mn__sq_scra
  * multi-row inserts come in a few fixed sizes; a batch is cut into chunks of those. */
 enum {
     MN__PG_Q_GET,
+    MN__PG_Q_GET_MANY,
     MN__PG_Q_SCAN_PART,
     MN__PG_Q_SCAN_TENANT,
     MN__PG_Q_HISTORY,
@@ -358,6 +359,8 @@ void mn__pg_writer_pause(mn__store *st, bool paused);
 size_t mn__pg_queue_len(mn__store *st);
 
 /* pg_read.c */
+int mn__pg_get_many(mn__store *st, const mn__pkey *k, const mn_id *ids, size_t n,
+                    mn__arena *a, mn__row *out, bool *found, mn_err *err);
 int mn__pg_get(mn__store *st, const mn__pkey *k, mn_id id, mn__arena *a, mn__row *out,
                mn_err *err);
 int mn__pg_scan_partition(mn__store *st, const mn__pkey *k, mn__row_fn fn, void *ctx,

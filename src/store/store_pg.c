@@ -327,6 +327,7 @@ const struct mn__store_ops mn__store_pg = {
     .close = pg_close,
     .put_batch = mn__pg_put_batch,
     .get = mn__pg_get,
+    .get_many = mn__pg_get_many,
     .scan_partition = mn__pg_scan_partition,
     .list = mn__pg_list,
     .update = mn__pg_update,
