@@ -669,6 +669,7 @@ int mn__pg_writers_start(mn__pg *s, int n, mn_err *err)
                                "store '%s': cannot start a writer thread (error %d)", s->name,
                                rc);
         s->n_writers++;
+        atomic_store(&s->wq.running, true);
     }
     return MN_OK;
 }
@@ -678,6 +679,7 @@ void mn__pg_writers_stop(mn__pg *s)
     int i;
     if (!s->n_writers)
         return;
+    atomic_store(&s->wq.running, false);
     mn__wq_stop(&s->wq);
     for (i = 0; i < s->n_writers; i++)
         pthread_join(s->writers[i], NULL);
@@ -696,11 +698,6 @@ size_t mn__pg_queue_len(mn__store *st)
 }
 
 /* ---- the caller's side ----------------------------------------------------------------------*/
-
-static int submit(mn__pg *s, mn__wreq *q, mn_err *err)
-{
-    return mn__wq_submit(&s->wq, q, s->n_writers > 0, s->cfg.read_only, s->name, err);
-}
 
 /* A batch that failed inside PostgreSQL names no row: find it by inserting the rows one by
  * one in a throw-away transaction, so that the message says "row <i>" as SQLite's does. */
@@ -743,16 +740,7 @@ static void name_bad_row(mn__pg *s, mn__row *rows, size_t n, mn_err *err)
 int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
     mn__pg *s = mn__pg_from(st);
-    mn__wreq q;
-    int rc = mn__wq_check_rows(rows, n, err);
-    if (rc || n == 0)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_PUT;
-    q.rows = rows;
-    q.n_rows = n;
-    rc = submit(s, &q, err);
-    mn__wq_put_done(rows, n, rc, q.now_ms);
+    int rc = mn__wq_put(&s->wq, rows, n, err);
     if (rc == MN_EINVAL && n > 1 && err)
         name_bad_row(s, rows, n, err);
     return rc;
@@ -761,47 +749,17 @@ int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
                   mn_err *err)
 {
-    mn__pg *s = mn__pg_from(st);
-    mn__wreq q;
-    int rc = mn__wq_check_patch(k, id, p, err);
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_UPDATE;
-    q.k = k;
-    q.id = id;
-    q.patch = p;
-    return submit(s, &q, err);
+    return mn__wq_update(&mn__pg_from(st)->wq, k, id, p, err);
 }
 
 int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 {
-    mn__wreq q;
-    int rc = mn__sq_check_pkey(k, err);
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_DELETE_ONE;
-    q.k = k;
-    q.id = id;
-    return submit(mn__pg_from(st), &q, err);
+    return mn__wq_delete_one(&mn__pg_from(st)->wq, k, id, err);
 }
 
 int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
 {
-    mn__wreq q;
-    int rc = mn__sq_check_pkey(k, err);
-    if (out_n)
-        *out_n = 0;
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_DELETE_PART;
-    q.k = k;
-    rc = submit(mn__pg_from(st), &q, err);
-    if (rc == MN_OK && out_n)
-        *out_n = q.n_deleted;
-    return rc;
+    return mn__wq_delete_part(&mn__pg_from(st)->wq, k, out_n, err);
 }
 
 int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)
@@ -811,7 +769,7 @@ int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)
     q.op = MN__W_CALL;
     q.call.pg = fn;
     q.call_ctx = ctx;
-    return submit(s, &q, err);
+    return mn__wq_submit(&s->wq, &q, err);
 }
 
 int mn__pg_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, size_t *out_n,
@@ -827,7 +785,7 @@ int mn__pg_set_embeddings(mn__store *st, const mn__embed_update *u, size_t n, si
     q.op = MN__W_SET_EMB;
     q.emb = u;
     q.n_rows = n;
-    rc = submit(mn__pg_from(st), &q, err);
+    rc = mn__wq_submit(&mn__pg_from(st)->wq, &q, err);
     if (rc == MN_OK && out_n)
         *out_n = q.n_written;
     return rc;

@@ -409,6 +409,7 @@ int mn__sq_writer_start(mn__sq *s, mn_err *err)
                            "store '%s': cannot start the writer thread (error %d)", s->path,
                            rc);
     s->writer_started = true;
+    atomic_store(&s->wq.running, true);
     return MN_OK;
 }
 
@@ -416,6 +417,7 @@ void mn__sq_writer_stop(mn__sq *s)
 {
     if (!s->writer_started)
         return;
+    atomic_store(&s->wq.running, false);
     mn__wq_stop(&s->wq);
     pthread_join(s->writer, NULL);
     mn__wq_wait_callers(&s->wq);
@@ -434,73 +436,25 @@ size_t mn__sq_queue_len(mn__store *st)
 
 /* ---- the caller's side ----------------------------------------------------------------------*/
 
-static int submit(mn__sq *s, mn__wreq *q, mn_err *err)
-{
-    return mn__wq_submit(&s->wq, q, s->writer_started, s->cfg.read_only, s->path, err);
-}
-
 int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
-    mn__sq *s = mn__sq_from(st);
-    mn__wreq q;
-    int rc = mn__wq_check_rows(rows, n, err);
-    if (rc || n == 0)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_PUT;
-    q.rows = rows;
-    q.n_rows = n;
-    rc = submit(s, &q, err);
-    mn__wq_put_done(rows, n, rc, q.now_ms);
-    return rc;
+    return mn__wq_put(&mn__sq_from(st)->wq, rows, n, err);
 }
 
 int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
                   mn_err *err)
 {
-    mn__sq *s = mn__sq_from(st);
-    mn__wreq q;
-    int rc = mn__wq_check_patch(k, id, p, err);
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_UPDATE;
-    q.k = k;
-    q.id = id;
-    q.patch = p;
-    return submit(s, &q, err);
+    return mn__wq_update(&mn__sq_from(st)->wq, k, id, p, err);
 }
 
 int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 {
-    mn__sq *s = mn__sq_from(st);
-    mn__wreq q;
-    int rc = mn__sq_check_pkey(k, err);
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_DELETE_ONE;
-    q.k = k;
-    q.id = id;
-    return submit(s, &q, err);
+    return mn__wq_delete_one(&mn__sq_from(st)->wq, k, id, err);
 }
 
 int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
 {
-    mn__sq *s = mn__sq_from(st);
-    mn__wreq q;
-    int rc = mn__sq_check_pkey(k, err);
-    if (out_n)
-        *out_n = 0;
-    if (rc)
-        return rc;
-    memset(&q, 0, sizeof q);
-    q.op = MN__W_DELETE_PART;
-    q.k = k;
-    rc = submit(s, &q, err);
-    if (rc == MN_OK && out_n)
-        *out_n = q.n_deleted;
-    return rc;
+    return mn__wq_delete_part(&mn__sq_from(st)->wq, k, out_n, err);
 }
 
 int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err)
@@ -510,5 +464,5 @@ int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err)
     q.op = MN__W_CALL;
     q.call.sq = fn;
     q.call_ctx = ctx;
-    return submit(s, &q, err);
+    return mn__wq_submit(&s->wq, &q, err);
 }

@@ -88,6 +88,9 @@ typedef struct mn__wq {
     int64_t n_commits;
     int64_t n_committed_ops;
     int64_t commit_delay_us;    /* a writer waits this long for more callers to join */
+    _Atomic bool running;       /* a writer runs: set by the backend around its threads */
+    bool read_only;             /* for the message when nothing runs */
+    const char *name;           /* the store's name in messages; borrowed */
 } mn__wq;
 
 typedef struct mn__sq {
@@ -430,9 +433,13 @@ struct mn__wreq {
 void mn__wq_init(mn__wq *q, int64_t commit_delay_us);
 void mn__wq_destroy(mn__wq *q);
 /* Caller: queues r and sleeps until a writer has committed (or failed) it; returns its rc
- * with its message. running false (no writer): MN_ECLOSED, or MN_EPERM when read_only. */
-int mn__wq_submit(mn__wq *q, mn__wreq *r, bool running, bool read_only, const char *name,
-                  mn_err *err);
+ * with its message. No writer running: MN_ECLOSED, or MN_EPERM when read_only. */
+int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err);
+/* The store ops both backends queue the same way (checked, submitted, results set). */
+int mn__wq_put(mn__wq *q, mn__row *rows, size_t n, mn_err *err);
+int mn__wq_update(mn__wq *q, const mn__pkey *k, mn_id id, const mn__row_patch *p, mn_err *err);
+int mn__wq_delete_one(mn__wq *q, const mn__pkey *k, mn_id id, mn_err *err);
+int mn__wq_delete_part(mn__wq *q, const mn__pkey *k, int64_t *out_n, mn_err *err);
 /* Writer: waits for work and takes the next group (linked by next, bounded in requests and
  * rows), with its turn for ordered id allocation. NULL: stopping and nothing left. */
 mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket);

@@ -303,6 +303,8 @@ static int pg_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
         rc = mn__err_set(err, MN_ENOMEM, NULL, "store: out of memory");
         goto fail;
     }
+    s->wq.name = s->name;
+    s->wq.read_only = s->cfg.read_only;
     rc = mn__pg_conn_get(s, &c, err);
     if (rc)
         goto fail;

@@ -387,6 +387,8 @@ static int sq_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
         rc = mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", uri);
         goto fail;
     }
+    s->wq.name = s->path;
+    s->wq.read_only = s->cfg.read_only;
     if (s->cfg.read_only) {
         rc = check_read_only(s, err);
         if (rc)

@@ -3,6 +3,7 @@
  * runs it in one transaction of its backend and wakes each caller with its own result.
  * What differs between SQLite and PostgreSQL (statements, ids, retries) stays in
  * sqlite_writer.c and pg_writer.c. */
+#include <stdatomic.h>
 #include <string.h>
 #include <time.h>
 
@@ -172,14 +173,15 @@ void mn__wq_counts(mn__wq *q, int64_t *out_commits, int64_t *out_ops)
 
 /* ---- the callers' side ------------------------------------------------------------------ */
 
-int mn__wq_submit(mn__wq *q, mn__wreq *r, bool running, bool read_only, const char *name,
-                  mn_err *err)
+int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err)
 {
+    const char *name = q->name ? q->name : "?";
     int rc;
-    if (!running)
-        return mn__err_set(err, read_only ? MN_EPERM : MN_ECLOSED,
-                           read_only ? "open the store read-write to change it" : NULL,
-                           "store '%s': %s", name, read_only ? "opened read-only" : "closed");
+    if (!atomic_load(&q->running))
+        return mn__err_set(err, q->read_only ? MN_EPERM : MN_ECLOSED,
+                           q->read_only ? "open the store read-write to change it" : NULL,
+                           "store '%s': %s", name,
+                           q->read_only ? "opened read-only" : "closed");
     r->now_ms = mn__now_ms();
     mn__err_clear(&r->err);
     pthread_cond_init(&r->cond, NULL);
@@ -286,4 +288,65 @@ void mn__wq_put_done(mn__row *rows, size_t n, int rc, int64_t now_ms)
         if (!r->updated_at_ms)
             r->updated_at_ms = r->created_at_ms;
     }
+}
+
+/* ---- the requests both backends queue ----------------------------------------------------- */
+
+int mn__wq_put(mn__wq *q, mn__row *rows, size_t n, mn_err *err)
+{
+    mn__wreq r;
+    int rc = mn__wq_check_rows(rows, n, err);
+    if (rc || n == 0)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.op = MN__W_PUT;
+    r.rows = rows;
+    r.n_rows = n;
+    rc = mn__wq_submit(q, &r, err);
+    mn__wq_put_done(rows, n, rc, r.now_ms);
+    return rc;
+}
+
+int mn__wq_update(mn__wq *q, const mn__pkey *k, mn_id id, const mn__row_patch *p, mn_err *err)
+{
+    mn__wreq r;
+    int rc = mn__wq_check_patch(k, id, p, err);
+    if (rc)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.op = MN__W_UPDATE;
+    r.k = k;
+    r.id = id;
+    r.patch = p;
+    return mn__wq_submit(q, &r, err);
+}
+
+int mn__wq_delete_one(mn__wq *q, const mn__pkey *k, mn_id id, mn_err *err)
+{
+    mn__wreq r;
+    int rc = mn__sq_check_pkey(k, err);
+    if (rc)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.op = MN__W_DELETE_ONE;
+    r.k = k;
+    r.id = id;
+    return mn__wq_submit(q, &r, err);
+}
+
+int mn__wq_delete_part(mn__wq *q, const mn__pkey *k, int64_t *out_n, mn_err *err)
+{
+    mn__wreq r;
+    int rc = mn__sq_check_pkey(k, err);
+    if (out_n)
+        *out_n = 0;
+    if (rc)
+        return rc;
+    memset(&r, 0, sizeof r);
+    r.op = MN__W_DELETE_PART;
+    r.k = k;
+    rc = mn__wq_submit(q, &r, err);
+    if (rc == MN_OK && out_n)
+        *out_n = r.n_deleted;
+    return rc;
 }
