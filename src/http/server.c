@@ -347,6 +347,17 @@ static int decide_dev_mode(mn__hsrv *srv)
     return 0;
 }
 
+/* Once stopping, new connections are closed as soon as they are accepted. (Not
+ * MHD_quiesce_daemon: with a thread pool on epoll, it races the workers removing the listen
+ * socket from their epoll sets, and libmicrohttpd aborts when its removal finds it gone.) */
+static enum MHD_Result accept_policy(void *cls, const struct sockaddr *addr, socklen_t len)
+{
+    mn__hsrv *srv = cls;
+    (void)addr;
+    (void)len;
+    return atomic_load(&srv->stopping) ? MHD_NO : MHD_YES;
+}
+
 static int start_daemon(mn__hsrv *srv)
 {
     struct sockaddr_in a4;
@@ -378,7 +389,7 @@ static int start_daemon(mn__hsrv *srv)
         return 2;
     }
     srv->daemon = MHD_start_daemon(
-        flags, (uint16_t)srv->cfg.port, NULL, NULL, on_access, srv,
+        flags, (uint16_t)srv->cfg.port, accept_policy, srv, on_access, srv,
         MHD_OPTION_EXTERNAL_LOGGER, mhd_log, srv, MHD_OPTION_SOCK_ADDR, sa,
         MHD_OPTION_THREAD_POOL_SIZE, threads, MHD_OPTION_CONNECTION_LIMIT,
         (unsigned)srv->cfg.max_connections, MHD_OPTION_CONNECTION_TIMEOUT,
@@ -502,12 +513,7 @@ int mn__http_serve(const mn__http_cfg *cfg)
         ;
     mn__hlog(srv, MN_LOG_INFO, "%s: stopping: no new connections, finishing %d request(s)",
              sig == SIGINT ? "SIGINT" : "SIGTERM", atomic_load(&srv->n_active));
-    atomic_store(&srv->stopping, true);
-    {
-        MHD_socket fd = MHD_quiesce_daemon(srv->daemon);
-        if (fd != MHD_INVALID_SOCKET)
-            close(fd);
-    }
+    atomic_store(&srv->stopping, true); /* accept_policy turns new connections away */
     wait_in_flight(srv);
     /* Queued writes run and resume their connections before the daemon goes away. */
     mn__workers_stop(srv->workers);
