@@ -156,7 +156,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         fprintf(stderr, "open: %s %s\n", mn_err_name(rc), rc ? err.msg : "");
     if (rc == MN_OK) {
         check_vector(e, data, size);
-        e->free(e);
+        e->destroy(e);
     } else if (rc != MN_ECORRUPT) {
         fz_fail("open: unexpected %s: %s", mn_err_name(rc), err.msg);
     }

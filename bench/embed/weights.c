@@ -328,7 +328,7 @@ int main(int argc, char **argv)
                        (double)s[1].hit10 / s[1].questions);
                 fflush(stdout);
             }
-        e->free(e);
+        e->destroy(e);
     }
     mn__tok_free(tok);
     bt_dataset_free(&sets[0]);

@@ -184,7 +184,7 @@ static float *conv_vectors(const opts *o, size_t *out_n, char ***out_texts)
             want, d);
 done:
     if (e)
-        e->free(e);
+        e->destroy(e);
     free(u.v);
     mn__hmap_release(&u.seen);
     for (i = 0; i < 2; i++)

@@ -246,7 +246,7 @@ static int try_open(const char *path, mn__embedder **out, mn_err *err)
     b->base.model_id = b->model_id;
     b->base.dim = (int)b->dim;
     b->base.embed = mn__embed_builtin_vector;
-    b->base.free = builtin_free;
+    b->base.destroy = builtin_free;
     *out = &b->base;
     b = NULL;
     rc = MN_OK;

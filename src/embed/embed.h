@@ -15,7 +15,7 @@ struct mn__embedder {
     /* Writes dim floats of unit length (all zero when the text has no usable word) to out.
      * Thread-safe. */
     int (*embed)(mn__embedder *e, const char *text, size_t len, float *out, mn_err *err);
-    void (*free)(mn__embedder *e);
+    void (*destroy)(mn__embedder *e); /* frees the embedder and what it holds */
     /* ---- remote providers (remote.c); zero for the local embedders ---- */
     bool remote;          /* a network call: kept off the write path (docs/PROVIDERS.md) */
     /* Embeds n texts for `use` into out (n * dim floats, unit length). NULL: embed() once

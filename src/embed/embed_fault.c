@@ -66,7 +66,7 @@ static void f_free(mn__embedder *e)
     fault_emb *f = (fault_emb *)e;
     if (!f)
         return;
-    f->real->free(f->real);
+    f->real->destroy(f->real);
     mn__free(f);
 }
 
@@ -81,7 +81,7 @@ int mn__embed_fault_wrap(mn__embedder **e)
     f->base = **e;
     f->real = *e;
     f->base.embed = f_embed;
-    f->base.free = f_free;
+    f->base.destroy = f_free;
     if (f->real->embed_batch)
         f->base.embed_batch = f_embed_batch;
     *e = &f->base;

@@ -78,7 +78,7 @@ int mn__embed_mock_new(int dim, mn__embedder **out, mn_err *err)
     m->base.model_id = m->model_id;
     m->base.dim = dim;
     m->base.embed = mock_embed;
-    m->base.free = mock_free;
+    m->base.destroy = mock_free;
     *out = &m->base;
     return MN_OK;
 }

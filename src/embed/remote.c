@@ -227,7 +227,7 @@ int mn__embed_remote_new(const mn__remote_cfg *cfg, mn__embedder **out, mn_err *
     r->base.dim = cfg->dim;
     r->base.embed = remote_embed;
     r->base.embed_batch = remote_batch;
-    r->base.free = remote_free;
+    r->base.destroy = remote_free;
     r->base.remote = true;
     *out = &r->base;
     return MN_OK;

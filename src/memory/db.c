@@ -283,7 +283,7 @@ void mn_db_close(mn_db *db)
         mn__tok_free(db->tok_pool[i]);
     mn__providers_close(db);
     if (db->emb)
-        db->emb->free(db->emb);
+        db->emb->destroy(db->emb);
     mn__free(db->vec_model);
     mn__free(db->path);
     mn__free(db->model_path);

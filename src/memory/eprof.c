@@ -239,7 +239,7 @@ void mn__eprofs_close(mn_db *db)
             continue;
         pf = db->eprofs.slots[i].val;
         if (pf->owned)
-            pf->owned->free(pf->owned);
+            pf->owned->destroy(pf->owned);
         mn__free(pf->vec_model);
         mn__free(pf);
     }

@@ -229,7 +229,7 @@ TEST(embed_tiny_model_opens_and_looks_up)
     embed(e, "cherry", v);
     ASSERT_NEAR(v[2], -0.70710678, 1e-5);
     ASSERT_NEAR(v[3], 0.70710678, 1e-5);
-    e->free(e);
+    e->destroy(e);
 }
 
 /* The weights follow a / (a + p(r)) with p(r) = 1 / (r ln(1.78 V)), r the 1-based row. */
@@ -258,7 +258,7 @@ TEST(embed_tiny_sif_weights)
     w1 = 0.5 / (0.5 + 1 / lz);
     w2 = 0.5 / (0.5 + 1 / (2 * lz));
     ASSERT_NEAR(v[1] / v[0], 2 * w2 / w1, 1e-4);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_tiny_float_vectors)
@@ -273,8 +273,8 @@ TEST(embed_tiny_float_vectors)
     embed(e, "apple banana cherry zorblax", v);
     embed(eq, "apple banana cherry zorblax", vq);
     ASSERT_NEAR(dot(v, vq, TINY_DIM), 1, 1e-5);
-    e->free(e);
-    eq->free(eq);
+    e->destroy(e);
+    eq->destroy(eq);
 }
 
 TEST(embed_tiny_each_bad_field_rejected)
@@ -285,7 +285,7 @@ TEST(embed_tiny_each_bad_field_rejected)
     tiny_build(&t, MN_MODEL_TYPE_I8);
     {
         mn__embedder *good = tiny_open(&t, "good.bin");
-        good->free(good);
+        good->destroy(good);
     }
 
     tiny_build(&t, MN_MODEL_TYPE_I8);
@@ -368,7 +368,7 @@ TEST(embed_real_model_present_and_described)
     ASSERT(mn__embed_lookup(b, "caroline", 8) > 0);
     ASSERT_EQ(mn__embed_lookup(b, ",", 1), -1);
     ASSERT_EQ(mn__embed_lookup(b, "zorblax", 7), -1);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_unit_length_and_deterministic)
@@ -391,8 +391,8 @@ TEST(embed_real_unit_length_and_deterministic)
         ASSERT_EQ(memcmp(a, b, sizeof a), 0);
         ASSERT_EQ(memcmp(a, c, sizeof a), 0);
     }
-    e->free(e);
-    e2->free(e2);
+    e->destroy(e);
+    e2->destroy(e2);
 }
 
 TEST(embed_real_paraphrase_beats_unrelated)
@@ -422,7 +422,7 @@ TEST(embed_real_paraphrase_beats_unrelated)
             t_fail(__FILE__, __LINE__, "\"%s\": \"%s\" %.3f should beat \"%s\" %.3f",
                    triples[i][0], triples[i][1], (double)near, triples[i][2], (double)far);
     }
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_unknown_words_match_each_other)
@@ -433,7 +433,7 @@ TEST(embed_real_unknown_words_match_each_other)
     ASSERT(with > without + 0.1f);
     /* a near spelling shares n-grams, an unrelated unknown word does not */
     ASSERT(sim(e, "zorblax", "zorblaxes") > sim(e, "zorblax", "quimtrel") + 0.2f);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_empty_and_punctuation_give_zero)
@@ -451,7 +451,7 @@ TEST(embed_real_empty_and_punctuation_give_zero)
     ASSERT_OK(e->embed(e, NULL, 0, v, &err), &err);
     ASSERT(is_zero(v, 100));
     ASSERT_EQ(e->embed(e, NULL, 5, v, &err), MN_EINVAL);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_invalid_utf8_does_not_crash)
@@ -467,7 +467,7 @@ TEST(embed_real_invalid_utf8_does_not_crash)
         embed(e, texts[i], v);
         ASSERT_NEAR(dot(v, v, 100), 1, 1e-5);
     }
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_stopwords_only_still_embed)
@@ -479,7 +479,7 @@ TEST(embed_real_stopwords_only_still_embed)
     embed(e, "it was not me", w);
     ASSERT_NEAR(dot(w, w, 100), 1, 1e-5);
     ASSERT(dot(v, w, 100) < 0.999f);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_truncated_copies_rejected)
@@ -506,7 +506,7 @@ TEST(embed_real_truncated_copies_rejected)
     write_file(path, data, len);
     expect_open_fails(path, MN_ECORRUPT, "checksum");
     mn__free(data);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_garbage_files_rejected)
@@ -547,7 +547,7 @@ TEST(embed_missing_model_says_how_to_get_it)
     setenv("MNEMO_MODEL", path, 1);
     rc = mn__embed_builtin_open(NULL, &e, &err);
     if (rc == MN_OK)
-        e->free(e);
+        e->destroy(e);
     else if (rc != MN_ENOMODEL || !strstr(err.msg, "nowhere/model.bin"))
         t_fail(__FILE__, __LINE__, "expected OK or ENOMODEL naming the path: %s %s",
                mn_err_name(rc), err.msg);
@@ -628,7 +628,7 @@ TEST(embed_real_threads_agree)
         pthread_join(th[i], NULL);
         ASSERT_EQ(jobs[i].bad, 0);
     }
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_real_common_component_removed)
@@ -652,8 +652,8 @@ TEST(embed_real_common_component_removed)
     ASSERT_EQ(mn__embed_builtin_set_common(e, c, 100, &err), MN_EINVAL);
     ASSERT_OK(mn__embed_mock_new(100, &m, &err), &err);
     ASSERT_EQ(mn__embed_builtin_set_common(m, a, 100, &err), MN_EINVAL);
-    m->free(m);
-    e->free(e);
+    m->destroy(m);
+    e->destroy(e);
 }
 
 TEST(embed_tunables_checked)
@@ -679,7 +679,7 @@ TEST(embed_tunables_checked)
     ASSERT_OK(mn__embed_builtin_set_tunables(e, &t, &err), &err);
     embed(e, "the zorblax project about food and peanuts", v1);
     ASSERT(dot(v0, v1, 100) < 0.99f);
-    e->free(e);
+    e->destroy(e);
 }
 
 TEST(embed_open_survives_allocation_failures)
@@ -697,7 +697,7 @@ TEST(embed_open_survives_allocation_failures)
             if (rc)
                 ASSERT(is_zero(v, 100));
             mn__alloc_fail_after(0);
-            e->free(e);
+            e->destroy(e);
         } else {
             mn__alloc_fail_after(0);
             ASSERT_EQ(rc, MN_ENOMEM);
@@ -726,10 +726,10 @@ TEST(embed_mock_basics)
     ASSERT(sim(m, "red apple pie", "green apple pie") < 0.99f);
     embed(m, " ,.;", a);
     ASSERT(is_zero(a, 64));
-    m->free(m);
+    m->destroy(m);
     ASSERT_EQ(mn__embed_mock_new(0, &m, &err), MN_EINVAL);
     ASSERT_EQ(mn__embed_mock_new(100000, &m, &err), MN_EINVAL);
     ASSERT_OK(mn__embed_mock_new(8, &m, &err), &err);
     ASSERT_STR(m->model_id, "mock-8");
-    m->free(m);
+    m->destroy(m);
 }

@@ -134,7 +134,7 @@ TEST(remote_settings_validated)
     ASSERT(e->remote);
     ASSERT_STR(e->model_id, "cohere:m:8");
     ASSERT_EQ(e->dim, 8);
-    e->free(e);
+    e->destroy(e);
 }
 
 /* ---- JSON Schema subset and chat replies ---------------------------------------------------*/
