@@ -687,16 +687,6 @@ void mn__pg_writers_stop(mn__pg *s)
     s->n_writers = 0;
 }
 
-void mn__pg_writer_pause(mn__store *st, bool paused)
-{
-    mn__wq_pause(&mn__pg_from(st)->wq, paused);
-}
-
-size_t mn__pg_queue_len(mn__store *st)
-{
-    return mn__wq_len(&mn__pg_from(st)->wq);
-}
-
 /* ---- the caller's side ----------------------------------------------------------------------*/
 
 /* A batch that failed inside PostgreSQL names no row: find it by inserting the rows one by
@@ -740,26 +730,10 @@ static void name_bad_row(mn__pg *s, mn__row *rows, size_t n, mn_err *err)
 int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
     mn__pg *s = mn__pg_from(st);
-    int rc = mn__wq_put(&s->wq, rows, n, err);
+    int rc = mn__wq_put_batch(st, rows, n, err);
     if (rc == MN_EINVAL && n > 1 && err)
         name_bad_row(s, rows, n, err);
     return rc;
-}
-
-int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
-                  mn_err *err)
-{
-    return mn__wq_update(&mn__pg_from(st)->wq, k, id, p, err);
-}
-
-int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
-{
-    return mn__wq_delete_one(&mn__pg_from(st)->wq, k, id, err);
-}
-
-int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
-{
-    return mn__wq_delete_part(&mn__pg_from(st)->wq, k, out_n, err);
 }
 
 int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err)

@@ -424,38 +424,7 @@ void mn__sq_writer_stop(mn__sq *s)
     s->writer_started = false;
 }
 
-void mn__sq_writer_pause(mn__store *st, bool paused)
-{
-    mn__wq_pause(&mn__sq_from(st)->wq, paused);
-}
-
-size_t mn__sq_queue_len(mn__store *st)
-{
-    return mn__wq_len(&mn__sq_from(st)->wq);
-}
-
 /* ---- the caller's side ----------------------------------------------------------------------*/
-
-int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
-{
-    return mn__wq_put(&mn__sq_from(st)->wq, rows, n, err);
-}
-
-int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
-                  mn_err *err)
-{
-    return mn__wq_update(&mn__sq_from(st)->wq, k, id, p, err);
-}
-
-int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
-{
-    return mn__wq_delete_one(&mn__sq_from(st)->wq, k, id, err);
-}
-
-int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
-{
-    return mn__wq_delete_part(&mn__sq_from(st)->wq, k, out_n, err);
-}
 
 int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err)
 {

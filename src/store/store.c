@@ -16,13 +16,10 @@ const struct mn__store_ops *mn__store_for_uri(const char *uri)
 
 void mn__store_writer_pause(mn__store *st, bool paused)
 {
-    if (st->ops == &mn__store_pg)
-        mn__pg_writer_pause(st, paused);
-    else
-        mn__sq_writer_pause(st, paused);
+    mn__wq_pause(st->wq, paused);
 }
 
 size_t mn__store_queue_len(mn__store *st)
 {
-    return st->ops == &mn__store_pg ? mn__pg_queue_len(st) : mn__sq_queue_len(st);
+    return mn__wq_len(st->wq);
 }

@@ -24,8 +24,10 @@ extern const struct mn__migration mn__migrations[];
 extern const struct mn__migration mn__pg_migrations[];
 
 /* Every backend handle starts with this, so a backend can check that a handle is its own. */
+typedef struct mn__wq mn__wq;
 struct mn__store {
     const struct mn__store_ops *ops;
+    mn__wq *wq; /* the backend's write queue (wqueue.c), inside its own struct */
 };
 
 /* Test hooks of either backend (store.c): while paused, write requests queue up without
@@ -74,7 +76,7 @@ typedef struct mn__sq_reader {
 /* ==== the write queue both backends share (wqueue.c) ==================================== */
 typedef struct mn__wreq mn__wreq; /* a queued write request; defined below */
 
-typedef struct mn__wq {
+struct mn__wq {
     pthread_mutex_t mu;         /* guards everything here */
     pthread_cond_t cond_work;   /* writers wait for requests, for resume and for their id
                                    turn; close waits for the callers to leave */
@@ -91,7 +93,7 @@ typedef struct mn__wq {
     _Atomic bool running;       /* a writer runs: set by the backend around its threads */
     bool read_only;             /* for the message when nothing runs */
     const char *name;           /* the store's name in messages; borrowed */
-} mn__wq;
+};
 
 typedef struct mn__sq {
     mn__store base;
@@ -143,11 +145,6 @@ mn__sq *mn__sq_from(mn__store *st);
 /* sqlite_writer.c */
 int mn__sq_writer_start(mn__sq *s, mn_err *err);
 void mn__sq_writer_stop(mn__sq *s); /* runs what is queued, then joins the thread */
-int mn__sq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err);
-int mn__sq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
-                  mn_err *err);
-int mn__sq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
-int mn__sq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
 /* A write of another file of the backend (sqlite_keys.c): fn runs on the writer thread with
  * s->wdb inside the group transaction and its own savepoint, like the built-in requests, and
  * the call returns after the commit. now_ms is the request's time. */
@@ -155,8 +152,6 @@ typedef int (*mn__sq_write_fn)(mn__sq *s, void *ctx, int64_t now_ms, mn_err *err
 int mn__sq_write_call(mn__sq *s, mn__sq_write_fn fn, void *ctx, mn_err *err);
 /* Test hooks: while paused, write requests queue up without running, so a test can build a
  * group of a known size. */
-void mn__sq_writer_pause(mn__store *st, bool paused);
-size_t mn__sq_queue_len(mn__store *st);
 
 /* sqlite_read.c */
 int mn__sq_reader_get(mn__sq *s, mn__sq_reader **out, mn_err *err);
@@ -349,17 +344,11 @@ const char *mn__pg_text(const PGresult *r, int row, int col); /* NULL when SQL N
 int mn__pg_writers_start(mn__pg *s, int n, mn_err *err);
 void mn__pg_writers_stop(mn__pg *s); /* runs what is queued, then joins */
 int mn__pg_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err);
-int mn__pg_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
-                  mn_err *err);
-int mn__pg_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
-int mn__pg_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
 /* A write of another file (pg_keys.c), run by a writer inside the group transaction and a
  * savepoint of its own; returns after the commit. */
 typedef int (*mn__pg_write_fn)(mn__pg *s, mn__pg_conn *c, void *ctx, int64_t now_ms,
                                mn_err *err);
 int mn__pg_write_call(mn__pg *s, mn__pg_write_fn fn, void *ctx, mn_err *err);
-void mn__pg_writer_pause(mn__store *st, bool paused);
-size_t mn__pg_queue_len(mn__store *st);
 
 /* pg_read.c */
 int mn__pg_get_many(mn__store *st, const mn__pkey *k, const mn_id *ids, size_t n,
@@ -435,11 +424,13 @@ void mn__wq_destroy(mn__wq *q);
 /* Caller: queues r and sleeps until a writer has committed (or failed) it; returns its rc
  * with its message. No writer running: MN_ECLOSED, or MN_EPERM when read_only. */
 int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err);
-/* The store ops both backends queue the same way (checked, submitted, results set). */
-int mn__wq_put(mn__wq *q, mn__row *rows, size_t n, mn_err *err);
-int mn__wq_update(mn__wq *q, const mn__pkey *k, mn_id id, const mn__row_patch *p, mn_err *err);
-int mn__wq_delete_one(mn__wq *q, const mn__pkey *k, mn_id id, mn_err *err);
-int mn__wq_delete_part(mn__wq *q, const mn__pkey *k, int64_t *out_n, mn_err *err);
+/* The store ops both backends queue the same way (checked, submitted, results set) on
+ * st->wq: entries of their ops tables. */
+int mn__wq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err);
+int mn__wq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err);
+int mn__wq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err);
+int mn__wq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err);
 /* Writer: waits for work and takes the next group (linked by next, bounded in requests and
  * rows), with its turn for ordered id allocation. NULL: stopping and nothing left. */
 mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket);

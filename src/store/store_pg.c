@@ -291,6 +291,7 @@ static int pg_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
     if (cfg)
         s->cfg = *cfg;
     mn__wq_init(&s->wq, s->cfg.commit_delay_us);
+    s->base.wq = &s->wq;
     pthread_mutex_init(&s->pool_mu, NULL);
     pthread_cond_init(&s->pool_cond, NULL);
     s->max_open = pool_size();
@@ -332,9 +333,9 @@ const struct mn__store_ops mn__store_pg = {
     .get_many = mn__pg_get_many,
     .scan_partition = mn__pg_scan_partition,
     .list = mn__pg_list,
-    .update = mn__pg_update,
-    .delete_one = mn__pg_delete_one,
-    .delete_partition = mn__pg_delete_partition,
+    .update = mn__wq_update,
+    .delete_one = mn__wq_delete_one,
+    .delete_partition = mn__wq_delete_partition,
     .scan_tenant = mn__pg_scan_tenant,
     .history = mn__pg_history,
     .version = mn__pg_version,

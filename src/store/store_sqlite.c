@@ -381,6 +381,7 @@ static int sq_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, m
     if (cfg)
         s->cfg = *cfg;
     mn__wq_init(&s->wq, s->cfg.commit_delay_us);
+    s->base.wq = &s->wq;
     pthread_mutex_init(&s->pool_mu, NULL);
     s->path = mn__strdup(uri);
     if (!s->path) {
@@ -420,14 +421,14 @@ const struct mn__store_ops mn__store_sqlite = {
     .name = "sqlite",
     .open = sq_open,
     .close = sq_close,
-    .put_batch = mn__sq_put_batch,
+    .put_batch = mn__wq_put_batch,
     .get = mn__sq_get,
     .get_many = mn__sq_get_many,
     .scan_partition = mn__sq_scan_partition,
     .list = mn__sq_list,
-    .update = mn__sq_update,
-    .delete_one = mn__sq_delete_one,
-    .delete_partition = mn__sq_delete_partition,
+    .update = mn__wq_update,
+    .delete_one = mn__wq_delete_one,
+    .delete_partition = mn__wq_delete_partition,
     .scan_tenant = mn__sq_scan_tenant,
     .history = mn__sq_history,
     .version = mn__sq_version,

@@ -292,7 +292,7 @@ void mn__wq_put_done(mn__row *rows, size_t n, int rc, int64_t now_ms)
 
 /* ---- the requests both backends queue ----------------------------------------------------- */
 
-int mn__wq_put(mn__wq *q, mn__row *rows, size_t n, mn_err *err)
+int mn__wq_put_batch(mn__store *st, mn__row *rows, size_t n, mn_err *err)
 {
     mn__wreq r;
     int rc = mn__wq_check_rows(rows, n, err);
@@ -302,12 +302,13 @@ int mn__wq_put(mn__wq *q, mn__row *rows, size_t n, mn_err *err)
     r.op = MN__W_PUT;
     r.rows = rows;
     r.n_rows = n;
-    rc = mn__wq_submit(q, &r, err);
+    rc = mn__wq_submit(st->wq, &r, err);
     mn__wq_put_done(rows, n, rc, r.now_ms);
     return rc;
 }
 
-int mn__wq_update(mn__wq *q, const mn__pkey *k, mn_id id, const mn__row_patch *p, mn_err *err)
+int mn__wq_update(mn__store *st, const mn__pkey *k, mn_id id, const mn__row_patch *p,
+                  mn_err *err)
 {
     mn__wreq r;
     int rc = mn__wq_check_patch(k, id, p, err);
@@ -318,10 +319,10 @@ int mn__wq_update(mn__wq *q, const mn__pkey *k, mn_id id, const mn__row_patch *p
     r.k = k;
     r.id = id;
     r.patch = p;
-    return mn__wq_submit(q, &r, err);
+    return mn__wq_submit(st->wq, &r, err);
 }
 
-int mn__wq_delete_one(mn__wq *q, const mn__pkey *k, mn_id id, mn_err *err)
+int mn__wq_delete_one(mn__store *st, const mn__pkey *k, mn_id id, mn_err *err)
 {
     mn__wreq r;
     int rc = mn__sq_check_pkey(k, err);
@@ -331,10 +332,10 @@ int mn__wq_delete_one(mn__wq *q, const mn__pkey *k, mn_id id, mn_err *err)
     r.op = MN__W_DELETE_ONE;
     r.k = k;
     r.id = id;
-    return mn__wq_submit(q, &r, err);
+    return mn__wq_submit(st->wq, &r, err);
 }
 
-int mn__wq_delete_part(mn__wq *q, const mn__pkey *k, int64_t *out_n, mn_err *err)
+int mn__wq_delete_partition(mn__store *st, const mn__pkey *k, int64_t *out_n, mn_err *err)
 {
     mn__wreq r;
     int rc = mn__sq_check_pkey(k, err);
@@ -345,7 +346,7 @@ int mn__wq_delete_part(mn__wq *q, const mn__pkey *k, int64_t *out_n, mn_err *err
     memset(&r, 0, sizeof r);
     r.op = MN__W_DELETE_PART;
     r.k = k;
-    rc = mn__wq_submit(q, &r, err);
+    rc = mn__wq_submit(st->wq, &r, err);
     if (rc == MN_OK && out_n)
         *out_n = r.n_deleted;
     return rc;
