@@ -5,6 +5,8 @@
 #define MN_CORE_H
 
 #include <stdarg.h>
+#include <stdatomic.h>
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -36,6 +38,16 @@ int64_t mn__alloc_live_bytes(void);
 int64_t mn__alloc_live_blocks(void);
 void mn__alloc_fail_after(int64_t n);         /* n <= 0 disables */
 int64_t mn__alloc_fail_pending(void);         /* allocations left before the failure; 0: fired or off */
+
+/* Fault injection of other calls (fault.c): after mn__fault_arm(f, n) the n-th following
+ * mn__fault_hit(f) returns true (n <= 0: never); calls counts the hits asked since arming.
+ * Zero-initialised: disarmed. Thread-safe. */
+typedef struct mn__fault {
+    _Atomic int64_t countdown; /* 0: off */
+    _Atomic int64_t calls;
+} mn__fault;
+void mn__fault_arm(mn__fault *f, int64_t n);
+bool mn__fault_hit(mn__fault *f);
 
 /* ---- errors (err.c) ------------------------------------------------------------------------
  * mn__err_set fills err (may be NULL) and returns code, so callers write

@@ -8,8 +8,7 @@
 #include "store.h"
 
 static _Atomic bool enabled;
-static _Atomic int64_t countdown; /* 0: off */
-static _Atomic int64_t calls;     /* since the last mn__store_fail_after */
+static mn__fault fault;
 static const struct mn__store_ops *real;
 static struct mn__store_ops wrapped;
 
@@ -20,30 +19,22 @@ void mn__store_fault_enable(bool on)
 
 void mn__store_fail_after(int64_t n)
 {
-    atomic_store(&calls, 0);
-    atomic_store(&countdown, n > 0 ? n : 0);
+    mn__fault_arm(&fault, n);
 }
 
 int64_t mn__store_fault_calls(void)
 {
-    return atomic_load(&calls);
+    return atomic_load(&fault.calls);
 }
 
 /* Counts one call; 1 when it is the one that must fail. */
 static int hit(mn_err *err)
 {
-    int64_t c = atomic_load(&countdown);
-    atomic_fetch_add(&calls, 1);
-    while (c > 0) {
-        if (atomic_compare_exchange_weak(&countdown, &c, c - 1)) {
-            if (c != 1)
-                return 0;
-            mn__err_set(err, MN_EIO, "injected by a test (mn__store_fail_after)",
-                        "store call failed: injected fault");
-            return 1;
-        }
-    }
-    return 0;
+    if (!mn__fault_hit(&fault))
+        return 0;
+    mn__err_set(err, MN_EIO, "injected by a test (mn__store_fail_after)",
+                "store call failed: injected fault");
+    return 1;
 }
 
 static int f_open(const char *uri, const mn__store_cfg *cfg, mn__store **out, mn_err *err)
