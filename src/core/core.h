@@ -100,7 +100,8 @@ char *mn__arena_strndup(mn__arena *a, const char *s, size_t n);
 /* ---- time (time.c) -------------------------------------------------------------------------*/
 int64_t mn__now_ms(void);        /* wall clock, ms since the epoch */
 int64_t mn__mono_ns(void);       /* monotonic clock */
-/* "2023-05-08T13:56:00Z" (ms dropped when zero, else ".123Z"); out needs 32 bytes. */
+/* "2023-05-08T13:56:00.000Z": always three fraction digits, so the strings sort like the times
+ * (as JavaScript's toISOString); out needs 32 bytes. */
 void mn__fmt_time_iso(int64_t ms, char out[32]);
 /* "8 May 2023"; out needs 32 bytes. */
 void mn__fmt_date_human(int64_t ms, char out[32]);

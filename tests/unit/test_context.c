@@ -377,7 +377,7 @@ TEST(ctx_json_shapes)
                         "\\n\\nCurrent question:\\nWho is Bob?\""));
     ASSERT(strstr(json, "\"items\":[{\"id\":7,\"kind\":\"message\",\"scope\":\"user\","
                         "\"section\":\"memories\",\"score\":0.5,\"relevance\":0.5,"
-                        "\"created_at\":\"2023-05-08T00:00:00Z\",\"tokens\":"));
+                        "\"created_at\":\"2023-05-08T00:00:00.000Z\",\"tokens\":"));
     ASSERT(strstr(json, "\"text\":\"Say \\\"hi\\\"\\tto Bob\"}]"));
     ASSERT(strstr(json, "\"estimated\":false,\"encoding\":\"o200k_base\""));
     ASSERT_OK(mn_context_messages_json(c, &msgs, NULL, NULL), NULL);
