@@ -98,7 +98,7 @@ static void bm25(mn__tok *tok, const uint8_t *data, size_t size, uint8_t flags)
     float *scores;
     uint32_t d;
     mn__terms_init(&query);
-    if (mn__bm25_new(1.2f, 0.75f, &bm))
+    if (mn__bm25_new(1.2f, 0.75f, 1.0f, &bm))
         fz_fail("out of memory");
     while (off <= size && n_docs < MAX_DOCS) {
         const uint8_t *nl = memchr(data + off, '\n', size - off);

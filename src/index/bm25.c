@@ -20,7 +20,7 @@ typedef struct plist {
 } plist;
 
 struct mn__bm25 {
-    float k1, b;
+    float k1, b, idf_pow;
     mn__hmap dict; /* term bytes -> index into terms, plus one */
     plist *terms;
     uint32_t n_terms, cap_terms;
@@ -34,17 +34,18 @@ struct mn__bm25 {
     size_t scratch_cap;
 };
 
-int mn__bm25_new(float k1, float b, mn__bm25 **out)
+int mn__bm25_new(float k1, float b, float idf_pow, mn__bm25 **out)
 {
     mn__bm25 *bm;
     *out = NULL;
-    if (!(k1 >= 0.0f) || !(b >= 0.0f && b <= 1.0f))
+    if (!(k1 >= 0.0f) || !(b >= 0.0f && b <= 1.0f) || !(idf_pow > 0.0f && idf_pow <= 8.0f))
         return MN_EINVAL;
     bm = mn__calloc(1, sizeof *bm);
     if (!bm)
         return MN_ENOMEM;
     bm->k1 = k1;
     bm->b = b;
+    bm->idf_pow = idf_pow;
     mn__hmap_init(&bm->dict);
     *out = bm;
     return MN_OK;
@@ -259,6 +260,8 @@ size_t mn__bm25_score_all(const mn__bm25 *bm, const mn__term *q, size_t n_q, flo
             continue;
         /* the "+1" form of idf: never negative, so common terms cannot push scores down */
         idf = logf(1.0f + ((float)bm->n_live - (float)df + 0.5f) / ((float)df + 0.5f));
+        if (bm->idf_pow != 1.0f)
+            idf = powf(idf, bm->idf_pow);
         for (i = 0; i < t->n; i++) {
             const posting *p = &t->p[i];
             float tf = p->tf, norm;

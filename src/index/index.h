@@ -80,7 +80,9 @@ typedef struct mn__term {
     uint32_t len;
 } mn__term;
 
-int mn__bm25_new(float k1, float b, mn__bm25 **out);
+/* k1 and b as in classic BM25 (k1 >= 0, 0 <= b <= 1); each term's idf is raised to idf_pow
+ * (> 0; 1 is classic BM25), which above 1 lets rare terms outweigh several common ones. */
+int mn__bm25_new(float k1, float b, float idf_pow, mn__bm25 **out);
 void mn__bm25_free(mn__bm25 *bm);
 /* Adds document `doc` (dense ids, must equal the count of documents added so far) with its
  * terms (duplicates counted as term frequency; empty terms ignored; terms are cut at 255

@@ -45,6 +45,7 @@ static void rank_defaults(mn__rank_cfg *r)
 {
     r->bm25_k1 = 1.2f;
     r->bm25_b = 0.5f;
+    r->idf_pow = 1.5f;
     r->w_keyword = 0.5f;
     r->min_vec = 0.2f;
     r->index_speaker = true;
@@ -75,6 +76,8 @@ static void rank_from_env(mn__rank_cfg *r, mn__embed_tunables *tun, const mn__lo
             r->bm25_k1 = v;
         else if (!strcmp(p, "b"))
             r->bm25_b = v;
+        else if (!strcmp(p, "idf_pow") && v > 0.0f && v <= 8.0f)
+            r->idf_pow = v;
         else if (!strcmp(p, "w_keyword"))
             r->w_keyword = v;
         else if (!strcmp(p, "rrf_c"))

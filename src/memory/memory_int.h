@@ -19,6 +19,7 @@
 typedef struct mn__rank_cfg {
     float bm25_k1;
     float bm25_b;
+    float idf_pow;     /* BM25 idf exponent: > 1 favours the question's rarest words */
     float w_keyword;   /* hybrid blend weight of the normalised BM25 score */
     float rrf_c;       /* > 0: reciprocal rank fusion with this constant instead */
     float min_vec;     /* a vector-only hit needs at least this cosine */

@@ -97,7 +97,7 @@ static int part_new(mn_db *db, const mn__pkey *k, const char *key, size_t key_le
     p->scope = k->scope;
     if (!p->key || !p->tenant || (k->user_id && !p->user_id))
         goto fail;
-    rc = mn__bm25_new(db->rank.bm25_k1, db->rank.bm25_b, &p->bm);
+    rc = mn__bm25_new(db->rank.bm25_k1, db->rank.bm25_b, db->rank.idf_pow, &p->bm);
     if (rc)
         goto fail;
     *out = p;

@@ -345,7 +345,7 @@ TEST(bm25_hand_checked_scores)
 {
     mn__bm25 *bm;
     float s[4];
-    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, &bm), NULL);
+    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, 1.0f, &bm), NULL);
     add_doc(bm, 0, "cat sat mat");
     add_doc(bm, 1, "dog sat log");
     add_doc(bm, 2, "cat cat dog");
@@ -387,6 +387,34 @@ TEST(bm25_hand_checked_scores)
     mn__bm25_free(bm);
 }
 
+/* Ten documents of three terms each (equal lengths, so only idf differs): "guitar" is in one,
+ * "tips", "new" and "look" in five. Classic idf: 3 x ln 2 = 2.08 for a document with the
+ * three common words against ln(1 + 9.5/1.5) = 1.99 for the rare word; squared idf: 1.44
+ * against 3.97. */
+TEST(bm25_idf_pow_favours_rare_terms)
+{
+    float s[10];
+    int i, k;
+    for (k = 0; k < 2; k++) {
+        mn__bm25 *bm;
+        char doc[32];
+        ASSERT_OK(mn__bm25_new(1.2f, 0.75f, k ? 2.0f : 1.0f, &bm), NULL);
+        add_doc(bm, 0, "guitar a0 b0");
+        for (i = 1; i < 6; i++)
+            add_doc(bm, (uint32_t)i, "tips new look");
+        for (i = 6; i < 10; i++) {
+            snprintf(doc, sizeof doc, "c%d d%d e%d", i, i, i);
+            add_doc(bm, (uint32_t)i, doc);
+        }
+        ASSERT_EQ(query(bm, "tips new look guitar", s), 6);
+        if (k == 0)
+            ASSERT(s[1] > s[0]);
+        else
+            ASSERT(s[0] > 2.0f * s[1]);
+        mn__bm25_free(bm);
+    }
+}
+
 TEST(bm25_rules)
 {
     mn__bm25 *bm;
@@ -395,9 +423,10 @@ TEST(bm25_rules)
     mn__term lt = {longterm, 600}, lt2 = {longterm, 300};
     float s[3];
     size_t b0;
-    ASSERT_EQ(mn__bm25_new(-1.0f, 0.5f, &bm), MN_EINVAL);
-    ASSERT_EQ(mn__bm25_new(1.2f, 1.5f, &bm), MN_EINVAL);
-    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, &bm), NULL);
+    ASSERT_EQ(mn__bm25_new(-1.0f, 0.5f, 1.0f, &bm), MN_EINVAL);
+    ASSERT_EQ(mn__bm25_new(1.2f, 1.5f, 1.0f, &bm), MN_EINVAL);
+    ASSERT_EQ(mn__bm25_new(1.2f, 0.5f, 0.0f, &bm), MN_EINVAL);
+    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, 1.0f, &bm), NULL);
     b0 = mn__bm25_bytes(bm);
     ASSERT_EQ(mn__bm25_add(bm, 1, t, 3), MN_EINVAL); /* ids are dense */
     ASSERT_OK(mn__bm25_add(bm, 0, t, 3), NULL);
@@ -430,7 +459,7 @@ TEST(bm25_out_of_memory_leaves_no_partial_doc)
         t[i].s = words[i];
         t[i].len = (uint32_t)strlen(words[i]);
     }
-    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, &bm), NULL);
+    ASSERT_OK(mn__bm25_new(1.2f, 0.75f, 1.0f, &bm), NULL);
     ASSERT_OK(mn__bm25_add(bm, 0, t, 20), NULL);
     for (fail = 1; fail < 200; fail++) {
         int rc;
