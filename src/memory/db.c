@@ -76,7 +76,10 @@ static void rank_from_env(mn__rank_cfg *r, mn__embed_tunables *tun, const mn__lo
             r->bm25_k1 = v;
         else if (!strcmp(p, "b"))
             r->bm25_b = v;
-        else if (!strcmp(p, "idf_pow") && v > 0.0f && v <= 8.0f)
+        else if (!strcmp(p, "idf_pow") && !(v > 0.0f && v <= 8.0f))
+            mn__log(log, MN_LOG_WARN, "MNEMO_RANK: idf_pow must be in (0, 8], kept %g",
+                    (double)r->idf_pow);
+        else if (!strcmp(p, "idf_pow"))
             r->idf_pow = v;
         else if (!strcmp(p, "w_keyword"))
             r->w_keyword = v;
