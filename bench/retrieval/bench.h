@@ -150,12 +150,20 @@ typedef struct bt_run {
     size_t n_questions;        /* scored + apart, as run */
     char embedder[64], model_id[96], vector_note[192], kernel[16];
     int dim;
+    bt_sys_result scale; /* latencies of the questions asked of one BT_SCALE_N-memory user */
+    size_t scale_n;      /* memories that user holds (fewer when the dataset is smaller) */
 } bt_run;
 
 /* Loads ds into a fresh mnemo database under cfg->db_dir (recording the ids in ds's
  * corpora), runs every question through every system. 0 on success; -1 after printing
  * the library's error. */
 int bt_run_dataset(const bt_run_cfg *cfg, bt_dataset *ds, bt_run *out);
+/* ---- scale.c ----------------------------------------------------------------------- */
+#define BT_SCALE_N 1000
+/* Adds one user holding the dataset's first BT_SCALE_N turns to db and times every question
+ * asked of it (default mode) into out->scale. 0, or -1 after printing the error. */
+int bt_run_scale(mn_db *db, const bt_dataset *ds, bt_run *out);
+
 /* The two BM25 baselines alone, without a database (--baseline-only). */
 void bt_run_baselines(const bt_dataset *ds, bt_run *out);
 void bt_run_free(bt_run *r);

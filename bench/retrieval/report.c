@@ -189,6 +189,12 @@ static void write_dataset(FILE *f, const bt_run *r)
                 mean(a->rec10, a->n), percentile_ms(sr, 0.50), percentile_ms(sr, 0.99),
                 mean(sr->tokens_sum, sr->n_lat));
     }
+    if (r->scale.ran)
+        fprintf(f, "\nSearch latency of a %zu-memory user (the dataset's first %zu turns held "
+                   "by one more user, each question asked of it in the default mode): p50 "
+                   "%.3f ms, p99 %.3f ms over %zu searches.\n",
+                r->scale_n, r->scale_n, percentile_ms(&r->scale, 0.50),
+                percentile_ms(&r->scale, 0.99), r->scale.n_lat);
     for (s = 0; s < BT_N_SYS; s++) {
         const bt_sys_result *sr = &r->sys[s];
         if (sr->ran && sr->note[0]) {

@@ -352,7 +352,7 @@ int bt_run_dataset(const bt_run_cfg *cfg, bt_dataset *ds, bt_run *out)
             score(ds, q, ranked, n, sr);
         }
     }
-    rc = 0;
+    rc = bt_run_scale(db, ds, out);
 cleanup:
     bt_bm25_free(ix[0]);
     bt_bm25_free(ix[1]);
@@ -366,5 +366,6 @@ void bt_run_free(bt_run *r)
     int s;
     for (s = 0; s < BT_N_SYS; s++)
         free(r->sys[s].lat_ns);
+    free(r->scale.lat_ns);
     memset(r, 0, sizeof *r);
 }
