@@ -140,6 +140,7 @@ typedef struct bt_sys_result {
 typedef struct bt_run_cfg {
     const char *db_dir;
     const char *embedder;
+    const char *extract; /* mn_db_opts.extract: NULL (off) or "rules" */
 } bt_run_cfg;
 
 typedef struct bt_run {
@@ -177,6 +178,7 @@ typedef struct bt_report_cfg {
     const char *dataset;
     size_t limit;
     const char *db_dir;
+    const char *extract; /* NULL: extraction off */
 } bt_report_cfg;
 
 /* Writes the markdown report of the runs to f. */

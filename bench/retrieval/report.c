@@ -133,9 +133,10 @@ static void write_header(FILE *f, const bt_report_cfg *cfg, const bt_run *runs, 
     fprintf(f, "- machine: %s, %ld cores, load average %s at the end (other work on the "
                "machine inflates latencies)\n", cpu, cores, load);
     fprintf(f, "- config: datasets `%s`, question limit %s, k = %d, data `%s`, "
-               "one SQLite database per dataset (synchronous=NORMAL)%s\n",
+               "one SQLite database per dataset (synchronous=NORMAL)%s%s\n",
             cfg->dataset, limit, BT_K, cfg->data_dir,
-            cfg->db_dir ? ", kept in --db-dir" : " in a temporary directory");
+            cfg->db_dir ? ", kept in --db-dir" : " in a temporary directory",
+            cfg->extract ? "; facts and preferences extracted on add (--extract rules)" : "");
     if (r0 && !r0->kernel[0]) {
         fprintf(f, "- embedder: none; --baseline-only: the library was not run\n");
     } else if (r0) {

@@ -18,6 +18,8 @@ static const char usage[] =
     "  --limit N         at most N scored questions per dataset (default: all)\n"
     "  --db-dir DIR      where the databases go (default: a temp dir, removed after)\n"
     "  --embedder NAME   builtin | mock | none (default builtin)\n"
+    "  --extract MODE    off | rules: extract facts and preferences on add (default off;\n"
+    "                    a fact counts as a hit when one of its source turns is evidence)\n"
     "  --baseline-only   run the BM25 baselines only, no database\n"
     "  --out FILE        also write the markdown report to FILE\n"
     "  -h, --help        this text\n";
@@ -28,6 +30,7 @@ typedef struct options {
     size_t limit;
     const char *db_dir;
     const char *embedder;
+    const char *extract;
     const char *out;
     bool baseline_only;
 } options;
@@ -95,7 +98,8 @@ static int parse_args(int argc, char **argv, options *o)
         const char *v = i + 1 < argc ? argv[i + 1] : NULL;
         bool takes = strcmp(a, "--data") == 0 || strcmp(a, "--dataset") == 0 ||
                      strcmp(a, "--limit") == 0 || strcmp(a, "--db-dir") == 0 ||
-                     strcmp(a, "--embedder") == 0 || strcmp(a, "--out") == 0;
+                     strcmp(a, "--embedder") == 0 || strcmp(a, "--out") == 0 ||
+                     strcmp(a, "--extract") == 0;
         if (strcmp(a, "-h") == 0 || strcmp(a, "--help") == 0) {
             fputs(usage, stdout);
             exit(0);
@@ -136,6 +140,12 @@ static int parse_args(int argc, char **argv, options *o)
                 return -1;
             }
             o->embedder = v;
+        } else if (strcmp(a, "--extract") == 0) {
+            if (strcmp(v, "off") && strcmp(v, "rules")) {
+                fprintf(stderr, "retrieval: --extract is '%s', expected off or rules\n", v);
+                return -1;
+            }
+            o->extract = strcmp(v, "off") ? v : NULL;
         } else {
             o->out = v;
         }
@@ -164,7 +174,7 @@ static void remove_tmp_dir(const char *dir)
 
 int main(int argc, char **argv)
 {
-    options o = {NULL, "all", 0, NULL, "builtin", NULL, false};
+    options o = {NULL, "all", 0, NULL, "builtin", NULL, NULL, false};
     char data_buf[PATH_MAX], path[PATH_MAX], tmp_dir[PATH_MAX];
     const char *names[2];
     bt_dataset ds[2];
@@ -244,6 +254,7 @@ int main(int argc, char **argv)
             cfg.db_dir = tmp_dir;
         }
         cfg.embedder = o.embedder;
+        cfg.extract = o.extract;
         for (i = 0; i < n_ds; i++) {
             fprintf(stderr, "retrieval: running %s\n", names[i]);
             if (bt_run_dataset(&cfg, &ds[i], &runs[i]) != 0) {
@@ -255,7 +266,7 @@ int main(int argc, char **argv)
 
     {
         bt_report_cfg rcfg = {o.data_dir, o.baseline_only ? "none" : o.embedder, o.dataset,
-                              o.limit, o.db_dir};
+                              o.limit, o.db_dir, o.extract};
         bt_report_write(stdout, &rcfg, runs, n_ds);
         if (o.out) {
             FILE *f = fopen(o.out, "w");

@@ -180,7 +180,11 @@ static int run_mnemo(mn_db *db, const bt_corpus *c, const id_turn *map, const bt
     *out_n = 0;
     for (i = 0; i < res->n && i < BT_K; i++) {
         const char *text = res->hits[i].mem.text;
-        ranked[(*out_n)++] = turn_of(map, c->n_turns, res->hits[i].mem.id);
+        size_t t = turn_of(map, c->n_turns, res->hits[i].mem.id), si;
+        /* an extracted fact or preference stands for the turns it came from */
+        for (si = 0; t == NO_TURN && si < res->hits[i].mem.n_sources; si++)
+            t = turn_of(map, c->n_turns, res->hits[i].mem.sources[si]);
+        ranked[(*out_n)++] = t;
         sr->tokens_sum += bt_tokens_approx(text ? strlen(text) : 0);
     }
     if (getenv("BT_MISSES") && sys_modes[sys] == MN_MODE_DEFAULT)
@@ -296,6 +300,7 @@ int bt_run_dataset(const bt_run_cfg *cfg, bt_dataset *ds, bt_run *out)
     mn_db_opts_init(&opts);
     opts.path = path;
     opts.embedder = cfg->embedder;
+    opts.extract = cfg->extract;
     opts.sync_normal = true; /* a benchmark database: durability of the last commit moot */
     if ((rc = mn_db_open(&opts, &db, &e)) != 0) {
         print_err("opening the database", rc, &e);
