@@ -8,8 +8,9 @@
 
 #include "store_int.h"
 
-/* Writer-thread state that lives for one thread run. */
-typedef struct wctx {
+/* The writer's scratch, used by whichever thread runs a group (the writer thread, or a
+ * caller running its own request while the writer is idle; never both: wqueue.c's busy). */
+typedef struct mn__sq_wctx {
     mn__sq *s;
     mn__buf sources;
     mn__sq_scratch sc;
@@ -336,7 +337,6 @@ static int run_one(wctx *w, mn__wreq *q)
 
 /* ---- the group transaction ----------------------------------------------------------------*/
 
-/* Fails every request of the group that has not failed on its own. */
 /* Runs the requests of group in one transaction; each gets its own rc. Returns whether the
  * transaction committed and, in *out_ok, how many requests it carried. */
 static bool run_group(wctx *w, mn__wreq *group, int64_t *out_ok)
@@ -344,16 +344,18 @@ static bool run_group(wctx *w, mn__wreq *group, int64_t *out_ok)
     mn__sq *s = w->s;
     mn__wreq *q;
     mn_err e;
+    /* A group of one needs no savepoint: its failure undoes the whole transaction. */
+    bool alone = !group->next;
     *out_ok = 0;
     mn__err_clear(&e);
     if (wexec(s, MN__SQ_W_BEGIN, "begin transaction", &e))
         goto abort;
     for (q = group; q; q = q->next) {
-        if (wexec(s, MN__SQ_W_SAVEPOINT, "savepoint", &e))
+        if (!alone && wexec(s, MN__SQ_W_SAVEPOINT, "savepoint", &e))
             goto abort;
         q->rc = run_one(w, q);
         if (q->rc == MN_OK) {
-            if (wexec(s, MN__SQ_W_RELEASE, "release savepoint", &e))
+            if (!alone && wexec(s, MN__SQ_W_RELEASE, "release savepoint", &e))
                 goto abort;
             continue;
         }
@@ -362,6 +364,13 @@ static bool run_group(wctx *w, mn__wreq *group, int64_t *out_ok)
              * this group is stored, so every request fails with this error. */
             e = q->err;
             goto abort;
+        }
+        if (alone) {
+            /* an outcome of the request (not found, a check), not a store failure: no
+             * warning; it keeps its own error */
+            if (wexec(s, MN__SQ_W_ROLLBACK, "roll back", &e))
+                mn__log(s->cfg.log, MN_LOG_WARN, "%s", e.msg);
+            return false;
         }
         /* Undo this request only; the transaction and the others go on. If the undo
          * itself fails, its partial writes must not commit: give up on the group. */
@@ -384,30 +393,51 @@ abort:
 
 static void *writer_main(void *arg)
 {
-    wctx w;
     mn__sq *s = arg;
     mn__wreq *group;
     uint64_t ticket;
-    memset(&w, 0, sizeof w);
-    w.s = s;
-    mn__buf_init(&w.sources, 0);
     while ((group = mn__wq_take(&s->wq, &ticket)) != NULL) {
         int64_t n_ok;
-        bool committed = run_group(&w, group, &n_ok);
+        bool committed = run_group(s->wctx, group, &n_ok);
         mn__wq_finish(&s->wq, group, committed, n_ok);
     }
-    mn__buf_release(&w.sources);
-    mn__sq_scratch_release(&w.sc);
     return NULL;
+}
+
+/* wqueue.c's run_inline: a caller runs its own request while the writer thread is idle. */
+static bool run_inline(void *ctx, mn__wreq *group, int64_t *out_ok)
+{
+    mn__sq *s = ctx;
+    return run_group(s->wctx, group, out_ok);
+}
+
+static void wctx_free(mn__sq *s)
+{
+    if (!s->wctx)
+        return;
+    mn__buf_release(&s->wctx->sources);
+    mn__sq_scratch_release(&s->wctx->sc);
+    mn__free(s->wctx);
+    s->wctx = NULL;
 }
 
 int mn__sq_writer_start(mn__sq *s, mn_err *err)
 {
-    int rc = pthread_create(&s->writer, NULL, writer_main, s);
-    if (rc != 0)
+    int rc;
+    s->wctx = mn__calloc(1, sizeof *s->wctx);
+    if (!s->wctx)
+        return mn__err_set(err, MN_ENOMEM, NULL, "store '%s': out of memory", s->path);
+    s->wctx->s = s;
+    mn__buf_init(&s->wctx->sources, 0);
+    s->wq.run_inline = run_inline;
+    s->wq.inline_ctx = s;
+    rc = pthread_create(&s->writer, NULL, writer_main, s);
+    if (rc != 0) {
+        wctx_free(s);
         return mn__err_set(err, MN_ENOMEM, "raise the thread limit",
                            "store '%s': cannot start the writer thread (error %d)", s->path,
                            rc);
+    }
     s->writer_started = true;
     atomic_store(&s->wq.running, true);
     return MN_OK;
@@ -420,7 +450,8 @@ void mn__sq_writer_stop(mn__sq *s)
     atomic_store(&s->wq.running, false);
     mn__wq_stop(&s->wq);
     pthread_join(s->writer, NULL);
-    mn__wq_wait_callers(&s->wq);
+    mn__wq_wait_callers(&s->wq); /* an inline caller may still hold the connection */
+    wctx_free(s);
     s->writer_started = false;
 }
 

@@ -6,6 +6,7 @@
 
 #include <libpq-fe.h>
 #include <pthread.h>
+#include <semaphore.h>
 #include <sqlite3.h>
 #include <stdatomic.h>
 
@@ -82,7 +83,7 @@ struct mn__wq {
                                    turn; close waits for the callers to leave */
     mn__wreq *head, *tail;
     size_t n_queued;
-    size_t n_in_submit;         /* callers inside submit: close waits until they left */
+    _Atomic size_t n_in_submit; /* callers inside submit: close waits until they left */
     bool stopping;
     bool paused;                /* test hook: requests queue up but are not run */
     uint64_t ticket_next;       /* groups in the order they left the queue (PostgreSQL ids) */
@@ -93,6 +94,15 @@ struct mn__wq {
     _Atomic bool running;       /* a writer runs: set by the backend around its threads */
     bool read_only;             /* for the message when nothing runs */
     const char *name;           /* the store's name in messages; borrowed */
+    /* A backend with one writer connection (SQLite) may let a caller run its own request
+     * when the writer is idle and the load is low: no hand-off to the writer thread and back
+     * (two thread switches, most of a single add's overhead). busy: a group is running, by
+     * the writer thread or a caller; last_group: requests in the last group, inline only
+     * after a group of one, so that under load the writer keeps grouping. */
+    bool (*run_inline)(void *ctx, mn__wreq *group, int64_t *out_ok);
+    void *inline_ctx;
+    bool busy;
+    size_t last_group;
 };
 
 typedef struct mn__sq {
@@ -106,6 +116,7 @@ typedef struct mn__sq {
     sqlite3_stmt *wst[MN__SQ_W_N];
     pthread_t writer;
     bool writer_started;
+    struct mn__sq_wctx *wctx; /* the writer's scratch, used by whoever runs a group */
     mn__wq wq;
 
     /* Readers: a pool of idle connections, opened on demand. */
@@ -414,8 +425,7 @@ struct mn__wreq {
     size_t n_written;            /* out: set_emb */
     int rc;                      /* out */
     mn_err err;                  /* out */
-    bool done;
-    pthread_cond_t cond;
+    sem_t done;                  /* posted by the writer outside the queue's mutex */
     mn__wreq *next;
 };
 

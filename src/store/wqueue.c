@@ -46,7 +46,7 @@ mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket)
     size_t n = 0, rows;
     pthread_mutex_lock(&q->mu);
     for (;;) {
-        while (!q->head || (q->paused && !q->stopping)) {
+        while (!q->head || (q->paused && !q->stopping) || q->busy) {
             if (q->stopping && !q->head) {
                 pthread_mutex_unlock(&q->mu);
                 return NULL;
@@ -81,6 +81,9 @@ mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket)
         q->tail = NULL;
     r->next = NULL;
     q->n_queued -= n + 1;
+    q->last_group = n + 1;
+    if (q->run_inline)
+        q->busy = true;
     *out_ticket = q->ticket_next++;
     pthread_mutex_unlock(&q->mu);
     return group;
@@ -94,12 +97,14 @@ void mn__wq_finish(mn__wq *q, mn__wreq *group, bool committed, int64_t n_ok)
         q->n_commits++;
         q->n_committed_ops += n_ok;
     }
+    q->busy = false; /* the writer thread takes what queued meanwhile: nobody to wake */
+    pthread_mutex_unlock(&q->mu);
+    /* Woken outside the mutex: a caller woken under it would at once block on it again
+     * (with 64 callers that lock convoy was a quarter of their CPU). */
     for (r = group; r; r = next) {
         next = r->next; /* r lives on its caller's stack: gone once it wakes */
-        r->done = true;
-        pthread_cond_signal(&r->cond);
+        sem_post(&r->done);
     }
-    pthread_mutex_unlock(&q->mu);
 }
 
 void mn__wq_fail_rest(mn__wreq *group, const mn_err *e)
@@ -139,11 +144,12 @@ void mn__wq_stop(mn__wq *q)
 
 void mn__wq_wait_callers(mn__wq *q)
 {
-    /* Woken callers still touch q->mu on their way out; let them leave first. */
-    pthread_mutex_lock(&q->mu);
-    while (q->n_in_submit)
-        pthread_cond_wait(&q->cond_work, &q->mu);
-    pthread_mutex_unlock(&q->mu);
+    /* Woken callers still touch q on their way out (and one running its request inline
+     * still uses the writer's connection); let them leave first. Polled: this runs once, at
+     * close, and a condition signalled by every leaving caller would cost each add. */
+    const struct timespec nap = {0, 100000};
+    while (atomic_load(&q->n_in_submit))
+        nanosleep(&nap, NULL);
 }
 
 void mn__wq_pause(mn__wq *q, bool paused)
@@ -173,9 +179,31 @@ void mn__wq_counts(mn__wq *q, int64_t *out_commits, int64_t *out_ops)
 
 /* ---- the callers' side ------------------------------------------------------------------ */
 
+/* Runs r on the caller's thread as a group of one (q->busy is set by the caller). */
+static void run_here(mn__wq *q, mn__wreq *r)
+{
+    int64_t n_ok = 0;
+    bool committed, wake;
+    r->next = NULL;
+    committed = q->run_inline(q->inline_ctx, r, &n_ok);
+    pthread_mutex_lock(&q->mu);
+    if (committed) {
+        q->n_commits++;
+        q->n_committed_ops += n_ok;
+    }
+    q->busy = false;
+    q->last_group = 1;
+    /* callers that queued meanwhile did not wake the writer: it could not run them */
+    wake = q->head || q->stopping;
+    pthread_mutex_unlock(&q->mu);
+    if (wake)
+        pthread_cond_broadcast(&q->cond_work);
+}
+
 int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err)
 {
     const char *name = q->name ? q->name : "?";
+    bool inline_run, wake;
     int rc;
     if (!atomic_load(&q->running))
         return mn__err_set(err, q->read_only ? MN_EPERM : MN_ECLOSED,
@@ -184,34 +212,44 @@ int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err)
                            q->read_only ? "opened read-only" : "closed");
     r->now_ms = mn__now_ms();
     mn__err_clear(&r->err);
-    pthread_cond_init(&r->cond, NULL);
     pthread_mutex_lock(&q->mu);
     if (q->stopping) {
         pthread_mutex_unlock(&q->mu);
-        pthread_cond_destroy(&r->cond);
         return mn__err_set(err, MN_ECLOSED, NULL, "store '%s': closing", name);
     }
-    if (q->tail)
-        q->tail->next = r;
-    else
-        q->head = r;
-    q->tail = r;
-    q->n_queued++;
-    q->n_in_submit++;
-    /* broadcast: a writer waiting for its id turn on this condition must not take the
-     * wake-up meant for an idle one */
-    pthread_cond_broadcast(&q->cond_work);
-    while (!r->done)
-        pthread_cond_wait(&r->cond, &q->mu);
-    if (--q->n_in_submit == 0 && q->stopping)
-        pthread_cond_broadcast(&q->cond_work);
-    pthread_mutex_unlock(&q->mu);
-    pthread_cond_destroy(&r->cond);
+    atomic_fetch_add(&q->n_in_submit, 1);
+    inline_run = q->run_inline && !q->busy && !q->head && !q->paused &&
+                 q->commit_delay_us <= 0 && q->last_group <= 1;
+    if (inline_run) {
+        q->busy = true;
+        pthread_mutex_unlock(&q->mu);
+        run_here(q, r);
+    } else {
+        sem_init(&r->done, 0, 0);
+        if (q->tail)
+            q->tail->next = r;
+        else
+            q->head = r;
+        q->tail = r;
+        q->n_queued++;
+        /* A busy single writer takes this when it is done (the writer thread loops, an
+         * inline caller wakes it), so only an idle one needs the wake-up. */
+        wake = !(q->run_inline && q->busy);
+        pthread_mutex_unlock(&q->mu);
+        /* broadcast: a writer waiting for its id turn on this condition must not take the
+         * wake-up meant for an idle one */
+        if (wake)
+            pthread_cond_broadcast(&q->cond_work);
+        while (sem_wait(&r->done) != 0)
+            ; /* EINTR: a signal handler ran; the request is still in flight */
+        sem_destroy(&r->done);
+    }
     rc = r->rc;
     if (rc && err) {
         *err = r->err;
         err->code = rc;
     }
+    atomic_fetch_sub(&q->n_in_submit, 1); /* last touch of q: close may free it after */
     return rc;
 }
 
