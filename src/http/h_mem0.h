@@ -62,6 +62,12 @@ int mn__h_m0_ping(mn__hreq *rq);
 int mn__h_m0_add(mn__hreq *rq);
 int mn__h_m0_list(mn__hreq *rq);
 int mn__h_m0_search(mn__hreq *rq);
+/* The v1/v2 paths of mem0ai 2.x: GET /v1/memories/, POST /v2/memories/, POST
+ * /v1/memories/search/, POST /v2/memories/search/ (bare arrays; v1 entities as fields). */
+int mn__h_m0_list_v1(mn__hreq *rq);
+int mn__h_m0_list_v2(mn__hreq *rq);
+int mn__h_m0_search_v1(mn__hreq *rq);
+int mn__h_m0_search_v2(mn__hreq *rq);
 int mn__h_m0_get(mn__hreq *rq);
 int mn__h_m0_update(mn__hreq *rq);
 int mn__h_m0_delete(mn__hreq *rq);

@@ -2,13 +2,19 @@
  * one mnemo user (with session and time bounds the library applies, and secondary entities and
  * metadata checked here); lists are merged newest first and cut into mem0's numbered pages,
  * searches are merged by score under top_k and threshold. Active memories only, as mem0
- * shows the current ones. */
+ * shows the current ones. The same handlers serve the v1/v2 paths of mem0ai 2.x clients,
+ * which differ in where the entities are and in answering bare arrays. */
 #include <stdlib.h>
 #include <string.h>
 
 #include "h_mem0.h"
 
 #define M0_LIST_MAX 1000000 /* memories one page request may walk over */
+
+/* Which generation of mem0's API a path belongs to. v1 (GET /v1/memories/, POST
+ * /v1/memories/search/) takes the entities as fields of their own; v1 and v2 answer a bare
+ * array, or the page object only when a page was asked for (mem0ai 2.x). */
+typedef enum { M0_V3, M0_V2, M0_V1 } m0_api;
 
 typedef struct lref {
     int64_t created;
@@ -75,29 +81,43 @@ static int check_options(mn__hreq *rq)
     return 0;
 }
 
-/* The filter of a list or search: body "filters", or the entities of the query string. */
-static int read_filter(mn__hreq *rq, bool from_query, mn__m0_filter *f)
+/* The one branch named by the entities of the query string (obj NULL) or of obj. */
+static int entity_filter(mn__hreq *rq, const cJSON *obj, mn__m0_filter *f)
+{
+    int rc;
+    memset(&f->c[0], 0, sizeof f->c[0]);
+    f->n = 1;
+    if ((rc = mn__m0_ents_read(rq, obj, &f->c[0].e)) != 0)
+        return rc;
+    if (!f->c[0].e.user_id && !f->c[0].e.agent_id && !f->c[0].e.app_id && !f->c[0].e.run_id)
+        return mn__reply_error(rq, MN__H_EBADREQ, "pass user_id, agent_id, app_id or run_id",
+                               "the request names no entity");
+    return 0;
+}
+
+/* The filter of a list or search: the entities of the query string (from_query), body
+ * "filters", or for v1 the body's own entity fields when it has no "filters". */
+static int read_filter(mn__hreq *rq, bool from_query, m0_api api, mn__m0_filter *f)
 {
     const cJSON *fl;
     int rc;
     if (from_query) {
-        memset(&f->c[0], 0, sizeof f->c[0]);
-        f->n = 1;
-        if ((rc = mn__m0_ents_read(rq, NULL, &f->c[0].e)) != 0)
+        if ((rc = entity_filter(rq, NULL, f)) != 0)
             return rc;
-        if (!f->c[0].e.user_id && !f->c[0].e.agent_id && !f->c[0].e.app_id &&
-            !f->c[0].e.run_id)
-            return mn__reply_error(rq, MN__H_EBADREQ, "pass user_id, agent_id, app_id or run_id",
-                                   "the request names no entity");
         return date_bounds(rq, NULL, f);
     }
     fl = cJSON_GetObjectItemCaseSensitive(rq->json, "filters");
-    if (!fl || cJSON_IsNull(fl))
+    if ((!fl || cJSON_IsNull(fl)) && api == M0_V1) {
+        if ((rc = entity_filter(rq, rq->json, f)) != 0)
+            return rc;
+    } else if (!fl || cJSON_IsNull(fl)) {
         return mn__reply_error(rq, MN__H_EBADREQ,
-                               "send filters: {\"user_id\": \"...\"} (mem0 v3 requires them)",
+                               "send filters: {\"user_id\": \"...\"} (mem0 v2 and v3 require "
+                               "them)",
                                "field 'filters' is required");
-    if ((rc = mn__m0_filters_parse(rq, fl, f)) != 0)
+    } else if ((rc = mn__m0_filters_parse(rq, fl, f)) != 0) {
         return rc;
+    }
     return date_bounds(rq, rq->json, f);
 }
 
@@ -107,9 +127,14 @@ static const char *const list_fields[] = {"filters",      "start_date",  "end_da
                                           "project_id",   "page",        "page_size",
                                           NULL};
 
-int mn__h_m0_list(mn__hreq *rq)
+/* The numbered page of mem0's list as "{results, count, next, previous}", or as a bare array
+ * of the page for v1/v2 when no page was asked for. */
+static int list(mn__hreq *rq, m0_api api)
 {
     bool get = !strcmp(rq->method, "GET");
+    const char *base = api == M0_V1 ? "/v1/memories/" : api == M0_V2 ? "/v2/memories/"
+                                                                      : "/v3/memories/";
+    bool bare = api != M0_V3 && !(mn__query(rq, "page") && mn__query(rq, "page_size"));
     char owners[MN__M0_MAX_BRANCHES][MN_MAX_ID_BYTES + 1];
     mn__m0_filter f;
     lref *refs = NULL;
@@ -132,7 +157,7 @@ int mn__h_m0_list(mn__hreq *rq)
     }
     if ((rc = mn__query_int(rq, "page", 1, 1000000, &page)) ||
         (rc = mn__query_int(rq, "page_size", 1, MN_MAX_K, &size)) ||
-        (rc = read_filter(rq, get, &f)))
+        (rc = read_filter(rq, get, api, &f)))
         return rc;
     for (b_i = 0; b_i < f.n; b_i++)
         if ((rc = mn__m0_owner(rq, &f.c[b_i].e, owners[b_i])) != 0)
@@ -177,7 +202,7 @@ int mn__h_m0_list(mn__hreq *rq)
         if (!b_i || refs[b_i - 1].id != refs[i].id)
             refs[b_i++] = refs[i];
     n = b_i;
-    rc = mn__buf_puts(&b, "{\"results\":[");
+    rc = mn__buf_puts(&b, bare ? "[" : "{\"results\":[");
     for (i = (size_t)((page - 1) * size); !rc && i < n && n_out < (size_t)size; i++) {
         mn_results *r = NULL;
         if (mn_memory_get(rq->srv->db, rq->tenant, owners[refs[i].branch], refs[i].id, &r,
@@ -189,17 +214,17 @@ int mn__h_m0_list(mn__hreq *rq)
             rc = mn__m0_json_memory(&b, &r->hits[0].mem, NULL);
         mn_results_free(r);
     }
-    if (!rc)
+    if (!rc && bare)
+        rc = mn__buf_putc(&b, ']');
+    else if (!rc)
         rc = mn__buf_printf(&b, "],\"count\":%zu,\"next\":", n);
-    if (!rc)
+    if (!rc && !bare)
         rc = (size_t)(page * size) < n
-                 ? mn__buf_printf(&b, "\"/v3/memories/?page=%lld&page_size=%lld\"", page + 1,
-                                  size)
+                 ? mn__buf_printf(&b, "\"%s?page=%lld&page_size=%lld\"", base, page + 1, size)
                  : mn__buf_puts(&b, "null");
-    if (!rc)
-        rc = page > 1 ? mn__buf_printf(&b, ",\"previous\":\"/v3/memories/?page=%lld&"
-                                           "page_size=%lld\"}",
-                                       page - 1, size)
+    if (!rc && !bare)
+        rc = page > 1 ? mn__buf_printf(&b, ",\"previous\":\"%s?page=%lld&page_size=%lld\"}",
+                                       base, page - 1, size)
                       : mn__buf_puts(&b, ",\"previous\":null}");
     mn__free(refs);
     return mn__m0_reply(rq, 200, rc, &b);
@@ -209,6 +234,21 @@ cleanup:
     mn__free(refs);
     mn__buf_release(&b);
     return rc;
+}
+
+int mn__h_m0_list(mn__hreq *rq)
+{
+    return list(rq, M0_V3);
+}
+
+int mn__h_m0_list_v1(mn__hreq *rq)
+{
+    return list(rq, M0_V1);
+}
+
+int mn__h_m0_list_v2(mn__hreq *rq)
+{
+    return list(rq, M0_V2);
 }
 
 /* ---- search --------------------------------------------------------------------------------*/
@@ -229,15 +269,34 @@ static const char *const search_fields[] = {
     "query",         "filters",        "top_k",      "threshold",  "rerank",
     "keyword_search", "output_format", "fields",     "source",     "latest_only",
     "show_expired",  "metadata",       "categories", "reference_date", "start_date",
-    "end_date",      "org_id",         "project_id", NULL};
+    "end_date",      "org_id",         "project_id", "user_id",    "agent_id",
+    "app_id",        "run_id",         NULL};
 
-int mn__h_m0_search(mn__hreq *rq)
+/* v1 names the entities as fields of the body (mem0ai 2.x passes its options through); v2
+ * and v3 take them in "filters" only. */
+static int check_entity_fields(mn__hreq *rq, m0_api api)
+{
+    static const char *const ents[] = {"user_id", "agent_id", "app_id", "run_id"};
+    size_t i;
+    for (i = 0; api != M0_V1 && i < MN_ARRAY_LEN(ents); i++)
+        if (cJSON_GetObjectItemCaseSensitive(rq->json, ents[i]))
+            return mn__reply_error(rq, MN__H_EFIELD,
+                                   "put the entities in filters, e.g. {\"filters\": "
+                                   "{\"user_id\": \"alice\"}}",
+                                   "field '%s' belongs in 'filters' on this path", ents[i]);
+    return 0;
+}
+
+/* Hits merged by score as "{results}", or as a bare array for v1/v2 (unless the client asks
+ * for output_format v1.1, mem0's object form). */
+static int search(mn__hreq *rq, m0_api api)
 {
     char owners[MN__M0_MAX_BRANCHES][MN_MAX_ID_BYTES + 1];
     mn_results *res[MN__M0_MAX_BRANCHES];
     sref *refs = NULL;
-    const char *query = NULL;
+    const char *query = NULL, *format = NULL;
     const cJSON *meta, *thr, *kw;
+    bool bare;
     mn__m0_filter f;
     long long top_k = 10;
     double threshold = 0;
@@ -250,6 +309,7 @@ int mn__h_m0_search(mn__hreq *rq)
         return mn__reply_error(rq, MN__H_EFIELD, "send a JSON object",
                                "request body must be a JSON object");
     if ((rc = mn__json_fields(rq, rq->json, "body", search_fields)) ||
+        (rc = check_entity_fields(rq, api)) ||
         (rc = check_options(rq)) || (rc = mn__json_str(rq, rq->json, "query", true, &query)) ||
         (rc = mn__json_int(rq, rq->json, "top_k", 1, MN_MIN(rq->srv->cfg.max_k, MN_MAX_K),
                            &top_k)))
@@ -266,8 +326,10 @@ int mn__h_m0_search(mn__hreq *rq)
     kw = cJSON_GetObjectItemCaseSensitive(rq->json, "keyword_search");
     if (kw && !cJSON_IsNull(kw) && !cJSON_IsBool(kw))
         return mn__reply_error(rq, MN__H_EFIELD, NULL, "field 'keyword_search' must be a boolean");
-    if ((rc = read_filter(rq, false, &f)) != 0)
+    if ((rc = mn__json_str(rq, rq->json, "output_format", false, &format)) ||
+        (rc = read_filter(rq, false, api, &f)))
         return rc;
+    bare = api != M0_V3 && !(format && !strcmp(format, "v1.1"));
     /* a top-level metadata object is one more condition on every branch */
     meta = cJSON_GetObjectItemCaseSensitive(rq->json, "metadata");
     if (meta && !cJSON_IsNull(meta)) {
@@ -315,7 +377,7 @@ int mn__h_m0_search(mn__hreq *rq)
     if (n)
         qsort(refs, n, sizeof *refs, cmp_sref);
     mn__buf_init(&b, 0);
-    rc = mn__buf_puts(&b, "{\"results\":[");
+    rc = mn__buf_puts(&b, bare ? "[" : "{\"results\":[");
     for (i = 0, b_i = 0; !rc && i < n && b_i < (size_t)top_k; i++) {
         size_t j;
         for (j = 0; j < i && refs[j].hit->mem.id != refs[i].hit->mem.id; j++)
@@ -328,11 +390,26 @@ int mn__h_m0_search(mn__hreq *rq)
             rc = mn__m0_json_memory(&b, &refs[i].hit->mem, &refs[i].hit->score);
     }
     if (!rc)
-        rc = mn__buf_puts(&b, "]}");
+        rc = mn__buf_puts(&b, bare ? "]" : "]}");
     rc = mn__m0_reply(rq, 200, rc, &b);
 cleanup:
     for (i = 0; i < n_res; i++)
         mn_results_free(res[i]);
     mn__free(refs);
     return rc;
+}
+
+int mn__h_m0_search(mn__hreq *rq)
+{
+    return search(rq, M0_V3);
+}
+
+int mn__h_m0_search_v1(mn__hreq *rq)
+{
+    return search(rq, M0_V1);
+}
+
+int mn__h_m0_search_v2(mn__hreq *rq)
+{
+    return search(rq, M0_V2);
 }

@@ -2,11 +2,13 @@
 // with its host pointed at a real `mnemo serve`, every call through the client's own methods:
 // ping, add (infer false and true, with supersede as UPDATE), search, getAll with filters and
 // pages, get, update, history, delete, deleteAll of one user, entities, batch update and delete,
-// 501 for platform features, a wrong key, and tenant isolation.
+// 501 for platform features, a wrong key, and tenant isolation; then the 2.x client on mem0's
+// v1/v2 paths (legacy.mjs).
 // Last line: "mem0: N passed, N failed".
 import fs from 'node:fs';
 import path from 'node:path';
 import { startServer, request, tmpdir, cli } from '../http/lib.mjs';
+import { legacyChecks } from './legacy.mjs';
 
 let pass = 0;
 let fail = 0;
@@ -250,5 +252,8 @@ await a.add([{ role: 'assistant', content: 'Travel agent policy: refundable fare
     g.name === 'MemoryNotFoundError' && s.results.length === 0 && l.count === 0 && d.name === 'MemoryNotFoundError' &&
     /May/.test(mine.memory), JSON.stringify({ g, s, l: l.count, d, del }));
 }
+
+// ---- the 2.x client: v1/v2 paths --------------------------------------------------------------
+await legacyChecks({ check, failure, host, key: A.key, otherKey: B.key });
 
 await done();
