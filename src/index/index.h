@@ -66,6 +66,14 @@ size_t mn__vecset_bytes(const mn__vecset *v);
  * NULL = all), -2 for the others. */
 void mn__vecset_score_all(const mn__vecset *v, const float *q, const uint8_t *mask,
                           float *out);
+/* Like mn__vecset_score_all (mask required) at a quarter of the bytes read: the int8 copy
+ * scores every eligible row (cosine within about 0.01, usually 0.002), then the n_exact best
+ * rows by that score, and the n_exact eligible rows with the largest positive also[i] (also
+ * may be NULL), get their exact float32 cosine. For big sets where an exact scan of every
+ * row is too slow. Without a mask or with n_exact 0 it is mn__vecset_score_all. MN_ENOMEM
+ * only (out is then partly filled). */
+int mn__vecset_score_approx(const mn__vecset *v, const float *q, const uint8_t *mask,
+                            const float *also, size_t n_exact, float *out);
 /* Top-k rows by cosine (out->k of them, reset first, left unsorted): int8 scan, then
  * float32 re-rank of the best max(4k, 64) candidates; sets under 256 eligible rows are
  * scanned exactly. Zero rows and a zero query give no results. Safe to call from several

@@ -77,6 +77,20 @@ static size_t mark_neighbours(const mn__part *p, const uint8_t *smask, float *ve
     return c;
 }
 
+/* Every eligible row's cosine without the graph. Big partitions read the int8 copy and
+ * rescore exactly the best rows and the best keyword hits (mn__vecset_score_approx): an
+ * exact float32 scan of 100,000 rows is 40 MB per query, read while the graph is being
+ * built or when the keyword hits are many. */
+static int dense_scores(const mn__part *p, const float *q, const uint8_t *smask,
+                        size_t n_eligible, const float *kw, size_t n_cand, float *vec)
+{
+    if (n_eligible < mn__hnsw_min_rows() || n_cand * 4 >= n_eligible) {
+        mn__vecset_score_all(&p->vecs, q, smask, vec);
+        return MN_OK;
+    }
+    return mn__vecset_score_approx(&p->vecs, q, smask, kw, n_cand, vec);
+}
+
 static bool graph_usable(const mn__part *p)
 {
     return p->hnsw && p->vecs.dim > 0 && p->hnsw_upto > 0;
@@ -103,18 +117,14 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
                           SYNC_MIN_ROWS);
     /* small partitions, selective filters and graphs still being built: the exact scan */
     if (!graph_usable(p) || n_eligible < mn__hnsw_min_rows() || n_cand * 4 >= n_eligible ||
-        behind * 2 >= n) {
-        mn__vecset_score_all(&p->vecs, q, smask, vec);
-        return MN_OK;
-    }
+        behind * 2 >= n)
+        return dense_scores(p, q, smask, n_eligible, kw, n_cand, vec);
     if (kw) { /* a keyword hit gets its exact score anyway: many of them, the scan is due */
         size_t n_kw = 0;
         for (i = 0; i < n; i++)
             n_kw += smask[i] && kw[i] > 0;
-        if (n_kw * 8 > n_eligible) {
-            mn__vecset_score_all(&p->vecs, q, smask, vec);
-            return MN_OK;
-        }
+        if (n_kw * 8 > n_eligible)
+            return dense_scores(p, q, smask, n_eligible, kw, n_cand, vec);
     }
     rc = mn__topk_init(&top, (int)n_cand);
     if (rc)
@@ -148,7 +158,7 @@ int mn__part_vec_scores(const mn__part *p, const float *q, const uint8_t *smask,
     }
     /* Many rows to score one by one: the scan of all costs about as much, and is exact. */
     if (n_mark * 8 > n_eligible) {
-        mn__vecset_score_all(&p->vecs, q, smask, vec);
+        rc = dense_scores(p, q, smask, n_eligible, kw, n_cand, vec);
         goto cleanup;
     }
     atomic_fetch_add(&n_graph_searches, 1);

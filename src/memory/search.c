@@ -171,9 +171,13 @@ typedef struct sess_best {
 
 static size_t session_bests(const mn__part *p, const float *fused, sess_best **out)
 {
-    size_t cap = 16, i;
+    size_t cap = 16, i, n_scored = 0;
     sess_best *t;
-    while (cap < 2 * p->n)
+    /* sized by the rows that count, not the partition: a big partition with few scored
+     * rows would otherwise clear megabytes per search */
+    for (i = 0; i < p->n; i++)
+        n_scored += p->session[i] && fused[i] > MN_FUSE_NONE;
+    while (cap < 2 * n_scored)
         cap <<= 1;
     t = mn__calloc(cap, sizeof *t);
     *out = t;
@@ -240,6 +244,8 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
             s *= wu;
         if (mode == MN_MODE_HYBRID && names_speaker(qkeys, n_q, p->speaker[i]))
             s *= 1.0f + db->rank.w_speaker;
+        if (top->n == top->k && s < top->score[0])
+            continue; /* the push would refuse it: skip the call (most rows, k small) */
         mn__topk_push(top, s, (uint32_t)i);
     }
     mn__free(sb);
