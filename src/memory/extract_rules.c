@@ -7,6 +7,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #include "memory_int.h"
 
@@ -232,20 +233,62 @@ typedef struct sink {
     const char *who;
 } sink;
 
+/* First-person words of an object and what they become once the statement is about the
+ * user ("fertilize my tomato plants" -> "fertilize their tomato plants"). Two-word entries
+ * first, so that "I am" becomes "they are", not "they am". */
+static const char *const person[][2] = {
+    {"i am", "they are"}, {"i was", "they were"}, {"i'm", "they're"}, {"i've", "they've"},
+    {"i'd", "they'd"},    {"i'll", "they'll"},    {"myself", "themselves"},
+    {"ourselves", "themselves"}, {"my", "their"}, {"mine", "theirs"}, {"me", "them"},
+    {"our", "their"},     {"ours", "theirs"},     {"us", "them"},      {"we", "they"},
+    {"i", "they"}};
+
+/* obj[0..n) with first-person words in the third person, into out (always terminated). */
+static void third_person(const char *obj, size_t n, char *out, size_t cap)
+{
+    size_t i = 0, o = 0, j, w;
+    while (i < n && o + 1 < cap) {
+        bool at_word = i == 0 || !isalnum((unsigned char)obj[i - 1]);
+        for (j = 0; at_word && j < MN_ARRAY_LEN(person); j++) {
+            w = strlen(person[j][0]);
+            if (i + w <= n && !strncasecmp(obj + i, person[j][0], w) &&
+                (i + w == n || !isalnum((unsigned char)obj[i + w])) &&
+                !(w == 2 && !strncmp(obj + i, "US", 2))) /* the country */
+                break;
+        }
+        if (at_word && j < MN_ARRAY_LEN(person)) {
+            const char *r = person[j][1];
+            size_t rl = strlen(r);
+            if (o + rl + 1 > cap)
+                break;
+            memcpy(out + o, r, rl);
+            if (isupper((unsigned char)obj[i]) && !(obj[i] == 'I' && i > 0))
+                out[o] = (char)toupper((unsigned char)out[o]);
+            o += rl;
+            i += strlen(person[j][0]);
+            continue;
+        }
+        out[o++] = obj[i++];
+    }
+    out[o] = '\0';
+}
+
 /* Adds "<who><verb> <object><post>" ("Mel lives in Oslo", "Mel's sister lives in Oslo"). */
 static void emit(sink *k, int kind, const char *subject, const char *key, const char *verb,
                  const char *obj, size_t obj_len, const char *post)
 {
     mn__fact *f;
     size_t i;
+    char third[3 * MAX_OBJ];
     if (k->n == k->cap || obj_len == 0)
         return;
     f = &k->out[k->n];
     memset(f, 0, sizeof *f);
     f->kind = (mn_kind)kind;
     snprintf(f->subject, sizeof f->subject, "%s%s", subject, key ? key : "");
-    snprintf(f->text, sizeof f->text, "%s%s%s %.*s%s", k->who, verb[0] == '\'' ? "" : " ", verb,
-             (int)obj_len, obj, post);
+    third_person(obj, obj_len, third, sizeof third);
+    snprintf(f->text, sizeof f->text, "%s%s%s %s%s", k->who, verb[0] == '\'' ? "" : " ", verb,
+             third, post);
     for (i = 0; i < k->n; i++)
         if (!strcmp(k->out[i].subject, f->subject))
             return; /* one statement per subject per message: the first */

@@ -279,6 +279,14 @@ TEST(extract_rules_find_statements_and_leave_the_rest)
         {"I have a dog named Rex", "family:has:dog", "Mel has a dog named Rex"},
         {"I\xe2\x80\x99m a big fan of Radiohead", "taste:radiohead", "Mel is a big fan of Radiohead"},
         {"I'm 34 years old", "age", "Mel is 34 years old"},
+        /* what follows is about the user too: first person becomes third */
+        {"I plan to use the compost to fertilize my tomato plants",
+         "plan:use-the-compost-to-fertilize-my-tomato-plant",
+         "Mel plans to use the compost to fertilize their tomato plants"},
+        {"I love going hiking with my dad and me", "taste:going-hiking-with-my-dad",
+         "Mel loves going hiking with their dad"},
+        {"I'm planning to tell them I am moving to the US", "plan:tell-them-i-am-moving-to-the-u",
+         "Mel plans to tell them they are moving to the US"},
     };
     static const char *const no[] = {"Do I like jazz?", "I love you", "I like to think so",
                                      "I'm a bit tired today", "I used to live in Rome",
