@@ -353,6 +353,9 @@ typedef struct mn_search_opts {
     int k;                  /* 1..MN_MAX_K (mn_search_opts_init sets 10) */
     mn_search_mode mode;
     double min_score;       /* drop hits scoring below; 0: keep all */
+    /* When the question is asked (ms since the epoch), the reference of "last week",
+     * "two months ago", "recently": memories from then rank a little higher. 0: now. */
+    int64_t as_of_ms;
 } mn_search_opts;
 
 MN_EXTERN void mn_search_opts_init(mn_search_opts *o);

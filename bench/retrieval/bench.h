@@ -61,6 +61,7 @@ typedef struct bt_question {
     int cat;             /* index in bt_dataset.cats */
     size_t *evidence;    /* turn indexes in the corpus, distinct */
     size_t n_evidence;
+    int64_t asked_ms;    /* when the question is asked (LongMemEval's question_date); 0: now */
 } bt_question;
 
 typedef struct bt_category {

@@ -198,6 +198,14 @@ static void load_questions(bt_dataset *d, size_t ci, const cJSON *qa, size_t lim
 {
     const bt_corpus *c = &d->corpora[ci];
     const cJSON *it;
+    int64_t asked = 0;
+    size_t i;
+    /* LoCoMo's questions carry no date: they are asked the day after the last session */
+    for (i = 0; i < c->n_turns; i++)
+        if (c->turns[i].created_at_ms > asked)
+            asked = c->turns[i].created_at_ms;
+    if (asked)
+        asked += 86400000LL;
     cJSON_ArrayForEach(it, qa)
     {
         const char *text = str_of(it, "question");
@@ -215,6 +223,7 @@ static void load_questions(bt_dataset *d, size_t ci, const cJSON *qa, size_t lim
             continue;
         q = bt_question_add(d);
         q->corpus = ci;
+        q->asked_ms = asked;
         q->text = bt_strdup(text);
         q->cat = cv - 1; /* categories were registered in order */
         cJSON_ArrayForEach(e, ev)

@@ -124,6 +124,9 @@ static int load_line(bt_dataset *d, const char *line, size_t len, size_t lineno)
     q = bt_question_add(d);
     q->corpus = d->n_corpora - 1;
     q->text = bt_strdup(text);
+    if (!str_of(obj, "question_date") ||
+        bt_parse_lme_date(str_of(obj, "question_date"), &q->asked_ms) != 0)
+        q->asked_ms = 0;
     q->cat = bt_cat_index(d, qtype, true);
     if (q->cat < 0) {
         fprintf(stderr, "retrieval: LongMemEval: more than %d question types\n", BT_MAX_CATS);

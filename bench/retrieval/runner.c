@@ -160,6 +160,7 @@ static int run_mnemo(mn_db *db, const bt_corpus *c, const id_turn *map, const bt
     o.query = q->text;
     o.k = BT_K;
     o.mode = sys_modes[sys];
+    o.as_of_ms = q->asked_ms;
     t0 = bt_now_ns();
     rc = mn_search(db, &o, &res, &e);
     add_latency(sr, bt_now_ns() - t0);

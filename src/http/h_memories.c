@@ -200,6 +200,7 @@ static int do_search(mn__hreq *rq, const char *user_id, const char *query)
     mn_results *res = NULL;
     long long k = 10;
     const char *mode = mn__query(rq, "mode"), *ms = mn__query(rq, "min_score");
+    const char *as_of = mn__query(rq, "as_of");
     mn__buf b;
     mn_err err;
     bool missing = false;
@@ -223,6 +224,9 @@ static int do_search(mn__hreq *rq, const char *user_id, const char *query)
                                    "query parameter 'min_score' must be a number, got '%.32s'",
                                    ms);
     }
+    if (as_of && (mn_time_parse(as_of, &so.as_of_ms) != MN_OK || so.as_of_ms <= 0))
+        return mn__reply_error(rq, MN__H_EFIELD, "RFC 3339 like 2024-05-01T10:00:00Z, or ms",
+                               "query parameter 'as_of' is not a time: '%.32s'", as_of);
     so.query = query;
     so.k = (int)k;
     rc = mn_search(rq->srv->db, &so, &res, &err);
@@ -254,9 +258,10 @@ int mn__list_or_search(mn__hreq *rq, const char *user_id)
 
     if (query)
         return do_search(rq, user_id, query);
-    if (mn__query(rq, "k") || mn__query(rq, "mode") || mn__query(rq, "min_score"))
+    if (mn__query(rq, "k") || mn__query(rq, "mode") || mn__query(rq, "min_score") ||
+        mn__query(rq, "as_of"))
         return mn__reply_error(rq, MN__H_EFIELD, "add ?query= to search",
-                               "k, mode and min_score apply to a search only");
+                               "k, mode, min_score and as_of apply to a search only");
     if ((rc = read_filter(rq, user_id, &f)) ||
         (rc = mn__query_int(rq, "limit", 1,
                             MN_MIN(rq->srv->cfg.max_k, (long long)MN_MAX_K), &limit)))

@@ -9,7 +9,7 @@
 #define NONE MN__H_BODY_NONE
 #define JSON MN__H_BODY_JSON
 #define NDJSON MN__H_BODY_NDJSON
-#define LISTQ "limit,after,kind,status,session_id,since,until,query,k,mode,min_score"
+#define LISTQ "limit,after,kind,status,session_id,since,until,query,k,mode,min_score,as_of"
 
 const mn__route mn__routes[] = {
     {"GET", "/v1/users", mn__h_users_list, NONE, true, "listUsers", "users",
@@ -191,6 +191,8 @@ const mn__hparam mn__hparams[] = {
     {"k", "integer", "search: how many results, 1..max-k (default 10)"},
     {"mode", "string", "search: hybrid (default), vector or keyword"},
     {"min_score", "number", "search: drop results scoring below this"},
+    {"as_of", "string", "search: when the question is asked (RFC 3339 or ms; default now), "
+                        "for \"last week\", \"two months ago\""},
     {"page", "integer", "mem0: page number, from 1 (default 1)"},
     {"page_size", "integer", "mem0: items per page, 1..1000 (default 100)"},
     {"user_id", "string", "mem0: the user"},

@@ -54,6 +54,7 @@ static void rank_defaults(mn__rank_cfg *r)
     r->w_session = 0.15f;
     r->w_role = 1.5f;
     r->w_speaker = 0.3f;
+    r->w_time = 0.2f;
 }
 
 /* MNEMO_RANK="w_keyword=0.4,min_vec=0.25,..." overrides ranking parameters: for
@@ -99,6 +100,8 @@ static void rank_from_env(mn__rank_cfg *r, mn__embed_tunables *tun, const mn__lo
             r->w_role = v;
         else if (!strcmp(p, "w_speaker"))
             r->w_speaker = v;
+        else if (!strcmp(p, "w_time"))
+            r->w_time = v;
         else if (!strcmp(p, "sif_a"))
             tun->sif_a = v;
         else if (!strcmp(p, "oov_weight"))

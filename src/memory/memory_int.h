@@ -29,6 +29,7 @@ typedef struct mn__rank_cfg {
     float w_session;    /* share of the best other turn of its session a row inherits */
     float w_role;  /* score factor of rows said by the role the query points at */
     float w_speaker;    /* score boost of rows whose speaker the query names */
+    float w_time;       /* score boost of rows inside the question's "last week" window */
 } mn__rank_cfg;
 
 /* One loaded partition. Rows are dense indexes 0..n-1 in load/insert order. */
@@ -344,5 +345,12 @@ int mn__results_new(size_t n, mn_results **out);
 mn__arena *mn__results_arena(mn_results *r);
 /* Copies a store row into hit i (strings into the results' arena). */
 int mn__results_set_row(mn_results *res, size_t i, const mn__row *r, const char *vec_model);
+
+/* ---- qtime.c -------------------------------------------------------------------------- */
+/* The window of creation times a relative time expression of question q points at ("last
+ * week", "two months ago", "yesterday", "recently"), ref_ms being when it is asked: 1 and
+ * [*out_from_ms, *out_to_ms), or 0 when q has none (or ref_ms <= 0). The first expression
+ * counts. */
+int mn__query_window(const char *q, int64_t ref_ms, int64_t *out_from_ms, int64_t *out_to_ms);
 
 #endif /* MN_MEMORY_INT_H */

@@ -215,9 +215,18 @@ static float session_other(const sess_best *t, size_t cap, uint64_t key, float s
     return self >= t[h].best ? t[h].second : t[h].best;
 }
 
+/* What the question says besides its terms: the speakers it names, whose turns likely hold
+ * the answer, and the time it points at. */
+typedef struct qhints {
+    const uint64_t *qkeys; /* term keys, to match speaker names */
+    size_t n_q;
+    int asker_role;        /* MN_ROLE_NONE, or the role whose turns are favoured */
+    int64_t t_from, t_to;  /* a relative time expression's window; t_to 0: none */
+} qhints;
+
 static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
-                        const float *fused, mn_search_mode mode, const uint64_t *qkeys,
-                        size_t n_q, int asker_role, mn__topk *top)
+                        const float *fused, mn_search_mode mode, const qhints *h,
+                        mn__topk *top)
 {
     /* keyword and vector modes rank by their own signal only */
     float a = mode == MN_MODE_HYBRID ? db->rank.neighbor : 0.0f, wu = db->rank.w_role;
@@ -240,10 +249,13 @@ static void push_ranked(const mn_db *db, const mn__part *p, const uint8_t *mask,
         }
         if (s <= MN_FUSE_NONE)
             continue;
-        if (asker_role && mode == MN_MODE_HYBRID && p->role[i] == asker_role)
+        if (h->asker_role && mode == MN_MODE_HYBRID && p->role[i] == h->asker_role)
             s *= wu;
-        if (mode == MN_MODE_HYBRID && names_speaker(qkeys, n_q, p->speaker[i]))
+        if (mode == MN_MODE_HYBRID && names_speaker(h->qkeys, h->n_q, p->speaker[i]))
             s *= 1.0f + db->rank.w_speaker;
+        if (h->t_to && mode == MN_MODE_HYBRID && p->created[i] >= h->t_from &&
+            p->created[i] < h->t_to)
+            s *= 1.0f + db->rank.w_time;
         if (top->n == top->k && s < top->score[0])
             continue; /* the push would refuse it: skip the call (most rows, k small) */
         mn__topk_push(top, s, (uint32_t)i);
@@ -261,6 +273,7 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
     bool covers = false;
     float *kw = NULL, *vec = NULL, *fused = NULL, max_kw = 0;
     uint64_t qkeys[MAX_QKEYS];
+    qhints hints;
     mn__topk top;
     int k = o->k, rc;
 
@@ -328,8 +341,13 @@ static int rank(mn_db *db, mn__part *p, const mn_search_opts *o, mn_search_mode 
         qkeys[i] = mn__term_key(&terms->v[i]);
     if (covers)
         lift_summaries(p, mask, cmask, fused);
-    push_ranked(db, p, mask, fused, mode, qkeys, MN_MIN(terms->n, MAX_QKEYS), asker_role,
-                &top);
+    hints.qkeys = qkeys;
+    hints.n_q = MN_MIN(terms->n, MAX_QKEYS);
+    hints.asker_role = asker_role;
+    if (!mn__query_window(o->query, o->as_of_ms ? o->as_of_ms : mn__now_ms(), &hints.t_from,
+                          &hints.t_to))
+        hints.t_to = 0;
+    push_ranked(db, p, mask, fused, mode, &hints, &top);
     mn__topk_sort(&top);
     for (i = 0; i < (size_t)top.n; i++) {
         uint32_t r = top.idx[i];

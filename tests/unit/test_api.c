@@ -472,3 +472,51 @@ TEST(api_search_session_signal)
     /* ...with it, the remark in the conversation about music does */
     ASSERT(topic_first("s1.db", NULL));
 }
+
+/* Position of the memory said `days` before the question among the hits of q (SIZE_MAX: not
+ * found); two remarks about the same thing, the older one the closer match. */
+static size_t recent_rank(const char *db_name, const char *q, const char *rank_env)
+{
+    static const int64_t asked = 1685404800000LL, day = 86400000LL;
+    mn_memory_in m;
+    mn_search_opts so;
+    mn_results *r = NULL;
+    mn_err err;
+    mn_db *db;
+    mn_id recent = 0;
+    size_t i, at = SIZE_MAX;
+    if (rank_env)
+        setenv("MNEMO_RANK", rank_env, 1);
+    else
+        unsetenv("MNEMO_RANK");
+    db = open_db(db_name, "mock");
+    mn_memory_in_init(&m);
+    m.user_id = "dan";
+    m.role = MN_ROLE_USER;
+    m.text = "I went running along the river";
+    m.created_at_ms = asked - 300 * day;
+    ASSERT_OK(mn_memory_add(db, &m, NULL, &err), &err);
+    m.text = "I went running along the river, it was cold and windy";
+    m.created_at_ms = asked - 5 * day;
+    ASSERT_OK(mn_memory_add(db, &m, &recent, &err), &err);
+    mn_search_opts_init(&so);
+    so.filter.user_id = "dan";
+    so.query = q;
+    so.as_of_ms = asked;
+    ASSERT_OK(mn_search(db, &so, &r, &err), &err);
+    for (i = 0; i < r->n; i++)
+        if (r->hits[i].mem.id == recent)
+            at = i;
+    mn_results_free(r);
+    mn_db_close(db);
+    return at;
+}
+
+TEST(api_search_time_expression)
+{
+    /* the older remark matches "running river" better... */
+    ASSERT_EQ(recent_rank("t0.db", "running along the river", NULL), 1);
+    ASSERT_EQ(recent_rank("t1.db", "running along the river last week", "w_time=0"), 1);
+    /* ...but a question about last week, asked 5 days after the newer one, lifts it */
+    ASSERT_EQ(recent_rank("t2.db", "running along the river last week", NULL), 0);
+}
