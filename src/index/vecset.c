@@ -127,17 +127,16 @@ void mn__vecset_score_all(const mn__vecset *v, const float *q, const uint8_t *ma
     }
 }
 
-/* Keeps in t (size n_exact) the eligible rows with the largest key, scored rows only. */
-static void best_rows(const float *key, const uint8_t *mask, size_t n, mn__topk *t)
+/* Row i's approximate cosine into out[i], offered to the two heaps of rows to rescore. */
+static inline void keep(float *out, size_t i, float sc, const float *also, mn__topk *t,
+                        mn__topk *ta)
 {
-    size_t i;
-    for (i = 0; i < n; i++) {
-        if (!mask[i] || !(key[i] > -1.5f))
-            continue;
-        if (t->n == t->k && key[i] < t->score[0])
-            continue;
-        mn__topk_push(t, key[i], (uint32_t)i);
-    }
+    out[i] = sc;
+    /* most rows lose to both heaps' worst: skip the calls */
+    if (t->n < t->k || sc >= t->score[0])
+        mn__topk_push(t, sc, (uint32_t)i);
+    if (also && also[i] > 0.0f && (ta->n < ta->k || also[i] >= ta->score[0]))
+        mn__topk_push(ta, also[i], (uint32_t)i);
 }
 
 int mn__vecset_score_approx(const mn__vecset *v, const float *q, const uint8_t *mask,
@@ -148,16 +147,19 @@ int mn__vecset_score_approx(const mn__vecset *v, const float *q, const uint8_t *
     int8_t q8_stack[STACK_DIM], *q8 = q8_stack;
     int32_t s[BLOCK];
     float q_scale;
-    mn__topk t;
+    mn__topk t, ta;
     int rc;
 
     if (!mask || d == 0 || v->n == 0 || n_exact == 0 || n_exact > INT32_MAX) {
         mn__vecset_score_all(v, q, mask, out);
         return MN_OK;
     }
+    memset(&ta, 0, sizeof ta);
     rc = mn__topk_init(&t, (int)n_exact);
+    if (!rc && also)
+        rc = mn__topk_init(&ta, (int)n_exact);
     if (rc)
-        return rc;
+        goto cleanup;
     if (d > STACK_DIM && !(q8 = mn__malloc(d))) {
         rc = MN_ENOMEM;
         goto cleanup;
@@ -167,35 +169,33 @@ int mn__vecset_score_approx(const mn__vecset *v, const float *q, const uint8_t *
         size_t m = MN_MIN(BLOCK, v->n - b);
         if (count_mask(mask, b, b + m) * 2 > m) {
             k->scan_i8(q8, v->i8 + b * d, m, d, s);
-            for (i = 0; i < m; i++)
-                out[b + i] = mask[b + i] ? (float)s[i] * v->scale[b + i] * q_scale : -2.0f;
+            for (i = 0; i < m; i++) {
+                if (mask[b + i])
+                    keep(out, b + i, (float)s[i] * v->scale[b + i] * q_scale, also, &t, &ta);
+                else
+                    out[b + i] = -2.0f;
+            }
             continue;
         }
-        for (i = b; i < b + m; i++)
-            out[i] = mask[i] ? (float)k->dot_i8(q8, v->i8 + i * d, d) * v->scale[i] * q_scale
-                             : -2.0f;
+        for (i = b; i < b + m; i++) {
+            if (mask[i])
+                keep(out, i, (float)k->dot_i8(q8, v->i8 + i * d, d) * v->scale[i] * q_scale,
+                     also, &t, &ta);
+            else
+                out[i] = -2.0f;
+        }
     }
     /* the best rows by either key get their exact cosine: fusion and the final order then
      * work on exact values wherever the result can come from */
-    best_rows(out, mask, v->n, &t);
-    if (also) {
-        for (i = 0; i < (size_t)t.n; i++) /* exact now, so not chosen twice below */
-            out[t.idx[i]] = k->dot_f32(q, v->f32 + (size_t)t.idx[i] * d, d);
-        mn__topk_reset(&t);
-        for (i = 0; i < v->n; i++) {
-            if (!mask[i] || !(also[i] > 0.0f))
-                continue;
-            if (t.n == t.k && also[i] < t.score[0])
-                continue;
-            mn__topk_push(&t, also[i], (uint32_t)i);
-        }
-    }
     for (i = 0; i < (size_t)t.n; i++)
         out[t.idx[i]] = k->dot_f32(q, v->f32 + (size_t)t.idx[i] * d, d);
+    for (i = 0; i < (size_t)ta.n; i++)
+        out[ta.idx[i]] = k->dot_f32(q, v->f32 + (size_t)ta.idx[i] * d, d);
 cleanup:
     if (q8 != q8_stack)
         mn__free(q8);
     mn__topk_release(&t);
+    mn__topk_release(&ta);
     return rc;
 }
 
