@@ -1,5 +1,7 @@
 /* json_out.c - building responses: bodies from buffers handed to libmicrohttpd without a
  * copy, headers every reply carries, and the JSON of memories and result lists. */
+#include <math.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "http_int.h"
@@ -56,6 +58,63 @@ void mn__reply_header(mn__hreq *rq, const char *name, const char *value)
         MHD_add_response_header(rq->resp, name, value);
 }
 
+/* Writes x as printf's "%.6g" does (the bytes are the same) into out, without printf:
+ * three scores per hit were the biggest printf cost of a search reply. Search scores are
+ * floats; a float times 10^p (p <= 9) is exact in a double (24 + 21 bits of mantissa), so
+ * rint() rounds the exact value half to even like glibc. Other values (not a float, outside
+ * 1e-4 .. 1e6, 0, NaN, inf) go to snprintf. Returns the length. */
+static size_t fmt_g6(double x, char out[32])
+{
+    static const double p10[] = {1e0, 1e1, 1e2, 1e3, 1e4, 1e5, 1e6, 1e7, 1e8, 1e9};
+    double a = x < 0 ? -x : x, n;
+    char dig[8], *o = out;
+    int e, p, i, last;
+    /* 1e-4 itself is not a float, so the bound's rounding does not matter */
+    if (!(a >= 1e-4 && a < 1e6) || (double)(float)x != x)
+        return (size_t)snprintf(out, 32, "%.6g", x);
+    for (e = 5; e > -4 && (e >= 0 ? a < p10[e] : a * p10[-e] < 1.0); e--)
+        ;
+    p = 5 - e;
+    n = rint(a * p10[p]);
+    if (n >= 1e6) { /* rounded up to the next power of ten */
+        if (++e > 5)
+            return (size_t)snprintf(out, 32, "%.6g", x);
+        n = rint(a * p10[--p]);
+    }
+    for (i = 5; i >= 0; i--) {
+        dig[i] = (char)('0' + (int)fmod(n, 10.0));
+        n = floor(n / 10.0);
+    }
+    for (last = 5; last > (e >= 0 ? e : -1) && dig[last] == '0'; last--)
+        ; /* %g drops trailing zeros of the fraction */
+    if (x < 0)
+        *o++ = '-';
+    if (e < 0) {
+        *o++ = '0';
+        *o++ = '.';
+        for (i = -1; i > e; i--)
+            *o++ = '0';
+        for (i = 0; i <= last; i++)
+            *o++ = dig[i];
+    } else {
+        for (i = 0; i <= last; i++) {
+            if (i == e + 1)
+                *o++ = '.';
+            *o++ = dig[i];
+        }
+    }
+    *o = '\0';
+    return (size_t)(o - out);
+}
+
+static int put_score(mn__buf *b, const char *key, double x)
+{
+    char num[32];
+    size_t n = fmt_g6(x, num);
+    int rc = mn__buf_puts(b, key);
+    return rc ? rc : mn__buf_append(b, num, n);
+}
+
 int mn__json_memory(mn__buf *b, const mn_memory *m, const mn_hit *hit)
 {
     char *s = NULL;
@@ -63,15 +122,21 @@ int mn__json_memory(mn__buf *b, const mn_memory *m, const mn_hit *hit)
     int rc = mn_memory_json(m, &s, &len, NULL);
     if (rc)
         return rc;
-    if (hit)
-        rc = mn__buf_printf(b, "{\"score\":%.6g,\"score_keyword\":%.6g,\"score_vector\":%.6g,",
-                            hit->score, hit->score_keyword, hit->score_vector);
-    else
+    if (hit) {
+        rc = put_score(b, "{\"score\":", hit->score);
+        if (!rc)
+            rc = put_score(b, ",\"score_keyword\":", hit->score_keyword);
+        if (!rc)
+            rc = put_score(b, ",\"score_vector\":", hit->score_vector);
+        if (!rc)
+            rc = mn__buf_putc(b, ',');
+    } else {
         rc = mn__buf_putc(b, '{');
+    }
     /* a remote embedder has not stored its vector yet: keyword search only, for now */
     if (!rc)
-        rc = mn__buf_printf(b, "\"embedding_pending\":%s,",
-                            m->embedding_pending ? "true" : "false");
+        rc = mn__buf_puts(b, m->embedding_pending ? "\"embedding_pending\":true,"
+                                                  : "\"embedding_pending\":false,");
     /* s is one JSON object: splice its members after ours. */
     if (!rc)
         rc = mn__buf_append(b, s + 1, len - 1);
