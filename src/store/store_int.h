@@ -103,6 +103,10 @@ struct mn__wq {
     void *inline_ctx;
     bool busy;
     size_t last_group;
+    /* With one writer, the callers of a group sleep on one of two words (the parity of the
+     * group's ticket) and are woken together by one futex call, not one by one: each single
+     * wake-up let the woken caller preempt the writer (Linux; elsewhere a semaphore each). */
+    _Atomic uint32_t wake_word[2];
 };
 
 typedef struct mn__sq {
@@ -426,6 +430,8 @@ struct mn__wreq {
     int rc;                      /* out */
     mn_err err;                  /* out */
     sem_t done;                  /* posted by the writer outside the queue's mutex */
+    _Atomic int finished;        /* one writer: set by it, then its wake word is woken */
+    unsigned parity;             /* one writer: the wake word this caller sleeps on */
     mn__wreq *next;
 };
 

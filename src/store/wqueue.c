@@ -3,9 +3,15 @@
  * runs it in one transaction of its backend and wakes each caller with its own result.
  * What differs between SQLite and PostgreSQL (statements, ids, retries) stays in
  * sqlite_writer.c and pg_writer.c. */
+#include <limits.h>
 #include <stdatomic.h>
 #include <string.h>
 #include <time.h>
+#ifdef __linux__
+#include <linux/futex.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+#endif
 
 #include "store_int.h"
 
@@ -31,6 +37,69 @@ void mn__wq_destroy(mn__wq *q)
 {
     pthread_mutex_destroy(&q->mu);
     pthread_cond_destroy(&q->cond_work);
+}
+
+/* ---- waking callers ------------------------------------------------------------------------ */
+
+/* One writer (SQLite) on Linux: the callers of a group are woken by one futex call on the
+ * word of the group's parity. Several writers (PostgreSQL) run groups of both parities at
+ * once, and a shared word would wake callers of other groups: a semaphore each. */
+static bool group_wake(const mn__wq *q)
+{
+#ifdef __linux__
+    return q->run_inline != NULL;
+#else
+    (void)q;
+    return false;
+#endif
+}
+
+static void wait_done(mn__wq *q, mn__wreq *r)
+{
+#ifdef __linux__
+    if (group_wake(q)) {
+        _Atomic uint32_t *w = &q->wake_word[r->parity];
+        for (;;) {
+            uint32_t seen = atomic_load(w);
+            if (atomic_load(&r->finished))
+                return;
+            /* returns at once if the word moved since it was read: no lost wake-up */
+            syscall(SYS_futex, w, FUTEX_WAIT_PRIVATE, seen, NULL, NULL, 0);
+        }
+    }
+#endif
+    while (sem_wait(&r->done) != 0)
+        ; /* EINTR: a signal handler ran; the request is still in flight */
+}
+
+static void wake_group(mn__wq *q, mn__wreq *group)
+{
+    mn__wreq *r, *next;
+    unsigned parities = 0, p;
+    if (!group_wake(q)) {
+        for (r = group; r; r = next) {
+            next = r->next; /* r lives on its caller's stack: gone once it wakes */
+            sem_post(&r->done);
+        }
+        return;
+    }
+    for (r = group; r; r = next) {
+        next = r->next;
+        parities |= 1u << r->parity;
+        atomic_store(&r->finished, 1);
+    }
+#ifdef __linux__
+    /* Usually one parity; two when the previous group was cut at its bounds and its rest
+     * came with this one. */
+    for (p = 0; p < 2; p++) {
+        if (!(parities & (1u << p)))
+            continue;
+        atomic_fetch_add(&q->wake_word[p], 1);
+        syscall(SYS_futex, &q->wake_word[p], FUTEX_WAKE_PRIVATE, INT_MAX, NULL, NULL, 0);
+    }
+#else
+    (void)p;
+#endif
 }
 
 /* ---- the writers' side ------------------------------------------------------------------ */
@@ -91,7 +160,6 @@ mn__wreq *mn__wq_take(mn__wq *q, uint64_t *out_ticket)
 
 void mn__wq_finish(mn__wq *q, mn__wreq *group, bool committed, int64_t n_ok)
 {
-    mn__wreq *r, *next;
     pthread_mutex_lock(&q->mu);
     if (committed) {
         q->n_commits++;
@@ -101,10 +169,7 @@ void mn__wq_finish(mn__wq *q, mn__wreq *group, bool committed, int64_t n_ok)
     pthread_mutex_unlock(&q->mu);
     /* Woken outside the mutex: a caller woken under it would at once block on it again
      * (with 64 callers that lock convoy was a quarter of their CPU). */
-    for (r = group; r; r = next) {
-        next = r->next; /* r lives on its caller's stack: gone once it wakes */
-        sem_post(&r->done);
-    }
+    wake_group(q, group);
 }
 
 void mn__wq_fail_rest(mn__wreq *group, const mn_err *e)
@@ -225,7 +290,13 @@ int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err)
         pthread_mutex_unlock(&q->mu);
         run_here(q, r);
     } else {
-        sem_init(&r->done, 0, 0);
+        if (group_wake(q)) {
+            /* the next group to be taken gets this ticket: its parity picks the word */
+            r->parity = (unsigned)(q->ticket_next & 1);
+            atomic_store(&r->finished, 0);
+        } else {
+            sem_init(&r->done, 0, 0);
+        }
         if (q->tail)
             q->tail->next = r;
         else
@@ -240,9 +311,9 @@ int mn__wq_submit(mn__wq *q, mn__wreq *r, mn_err *err)
          * wake-up meant for an idle one */
         if (wake)
             pthread_cond_broadcast(&q->cond_work);
-        while (sem_wait(&r->done) != 0)
-            ; /* EINTR: a signal handler ran; the request is still in flight */
-        sem_destroy(&r->done);
+        wait_done(q, r);
+        if (!group_wake(q))
+            sem_destroy(&r->done);
     }
     rc = r->rc;
     if (rc && err) {
