@@ -69,6 +69,7 @@ static size_t fmt_g6(double x, char out[32])
     double a = x < 0 ? -x : x, n;
     char dig[8], *o = out;
     int e, p, i, last;
+    long v;
     /* 1e-4 itself is not a float, so the bound's rounding does not matter */
     if (!(a >= 1e-4 && a < 1e6) || (double)(float)x != x)
         return (size_t)snprintf(out, 32, "%.6g", x);
@@ -81,9 +82,10 @@ static size_t fmt_g6(double x, char out[32])
             return (size_t)snprintf(out, 32, "%.6g", x);
         n = rint(a * p10[--p]);
     }
+    v = (long)n; /* an integer below 10^6 */
     for (i = 5; i >= 0; i--) {
-        dig[i] = (char)('0' + (int)fmod(n, 10.0));
-        n = floor(n / 10.0);
+        dig[i] = (char)('0' + (int)(v % 10));
+        v /= 10;
     }
     for (last = 5; last > (e >= 0 ? e : -1) && dig[last] == '0'; last--)
         ; /* %g drops trailing zeros of the fraction */
