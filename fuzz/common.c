@@ -111,3 +111,34 @@ size_t fz_field(const uint8_t **p, size_t *n, uint8_t sep, char *out, size_t cap
     }
     return len;
 }
+
+uint8_t *fz_patched_copy(const uint8_t *image, size_t len, const uint8_t **p, size_t *n,
+                         uint8_t *flags)
+{
+    const uint8_t *d = *p;
+    size_t size = *n, n_patch = d[0], i;
+    uint8_t *copy = mn__malloc(len);
+    if (!copy)
+        fz_fail("out of memory");
+    memcpy(copy, image, len);
+    d++;
+    size--;
+    for (i = 0; i < n_patch && size >= 3; i++, d += 3, size -= 3)
+        copy[((size_t)d[0] | (size_t)d[1] << 8) % len] = d[2];
+    *flags = 0;
+    if (size) {
+        *flags = d[0];
+        d++;
+        size--;
+    }
+    *p = d;
+    *n = size;
+    return copy;
+}
+
+void fz_write_file(const char *path, const void *buf, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    if (!f || fwrite(buf, 1, len, f) != len || fclose(f))
+        fz_fail("cannot write %s", path);
+}

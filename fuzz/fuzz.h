@@ -41,4 +41,15 @@ int64_t fz_live_bytes(void);
  * bytes kept) and its full length returned. */
 size_t fz_field(const uint8_t **p, size_t *n, uint8_t sep, char *out, size_t cap);
 
+/* A damaged copy of a file image, for the file targets. The input starts with a count of
+ * patches, then 3 bytes per patch (a 16-bit little-endian offset, taken modulo len, and the
+ * byte written there), then one byte of flags for the target (0 when the input ends first).
+ * *p and *n (*n >= 1) advance past what was used. The copy is the caller's, freed with
+ * mn__free. */
+uint8_t *fz_patched_copy(const uint8_t *image, size_t len, const uint8_t **p, size_t *n,
+                         uint8_t *flags);
+
+/* Writes len bytes of buf to path, or fails. */
+void fz_write_file(const char *path, const void *buf, size_t len);
+
 #endif /* MN_FUZZ_H */

@@ -187,11 +187,9 @@ static void roundtrip(const mn__bpe *b, const uint8_t *text, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     uint8_t *copy;
-    size_t n_patch, i;
-    uint8_t flags = 0;
+    uint8_t flags;
     mn__bpe *b = NULL;
     mn_err err;
-    FILE *f;
     int64_t before;
     int rc;
     if (size < 1)
@@ -199,25 +197,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     if (!tmpl)
         build_template();
     before = fz_live_bytes();
-    n_patch = data[0];
-    data++;
-    size--;
-    copy = mn__malloc(tmpl_len);
-    if (!copy)
-        fz_fail("out of memory");
-    memcpy(copy, tmpl, tmpl_len);
-    for (i = 0; i < n_patch && size >= 3; i++, data += 3, size -= 3)
-        copy[((size_t)data[0] | (size_t)data[1] << 8) % tmpl_len] = data[2];
-    if (size) {
-        flags = data[0];
-        data++;
-        size--;
-    }
+    copy = fz_patched_copy(tmpl, tmpl_len, &data, &size, &flags);
     if (!(flags & 1))
         put32(copy + 44, crc32_of(copy + HDR, tmpl_len - HDR));
-    f = fopen(file, "wb");
-    if (!f || fwrite(copy, 1, tmpl_len, f) != tmpl_len || fclose(f))
-        fz_fail("cannot write %s", file);
+    fz_write_file(file, copy, tmpl_len);
     mn__free(copy);
     rc = mn__bpe_open("cl100k_base", dir, &b, &err);
     if (getenv("FUZZ_VERBOSE"))

@@ -117,39 +117,22 @@ static void check_vector(mn__embedder *e, const uint8_t *text, size_t len)
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     mn__embedder *e = NULL;
-    uint8_t *copy, flags = 0;
-    size_t n_patch, i;
+    uint8_t *copy, flags;
     int64_t before;
     mn_err err;
-    FILE *f;
     int rc;
     if (size < 1)
         return 0;
     if (!tmpl)
         build_template();
     before = fz_live_bytes();
-    n_patch = data[0];
-    data++;
-    size--;
-    copy = mn__malloc(tmpl_len);
-    if (!copy)
-        fz_fail("out of memory");
-    memcpy(copy, tmpl, tmpl_len);
-    for (i = 0; i < n_patch && size >= 3; i++, data += 3, size -= 3)
-        copy[((size_t)data[0] | (size_t)data[1] << 8) % tmpl_len] = data[2];
-    if (size) {
-        flags = data[0];
-        data++;
-        size--;
-    }
+    copy = fz_patched_copy(tmpl, tmpl_len, &data, &size, &flags);
     if (!(flags & 1))
         put64(copy + MH_BODY_XXH64,
               XXH64(copy + MN_MODEL_HEADER_BYTES, tmpl_len - MN_MODEL_HEADER_BYTES, 0));
     if (!(flags & 2))
         put64(copy + MH_HEADER_XXH64, XXH64(copy, MH_HEADER_XXH64, 0));
-    f = fopen(path, "wb");
-    if (!f || fwrite(copy, 1, tmpl_len, f) != tmpl_len || fclose(f))
-        fz_fail("cannot write %s", path);
+    fz_write_file(path, copy, tmpl_len);
     mn__free(copy);
     rc = mn__embed_builtin_open(path, &e, &err);
     if (getenv("FUZZ_VERBOSE"))

@@ -57,29 +57,6 @@ static int64_t active_count(mn_db *db, const char *user)
     return n;
 }
 
-/* Turn index of a memory id (ids are ascending in turn order after ingest). */
-static long turn_of(const bt_corpus *c, mn_id id)
-{
-    size_t lo = 0, hi = c->n_turns;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n_turns && c->ids[lo] == id ? (long)lo : -1;
-}
-
-static bool is_evidence(const bt_question *q, long turn)
-{
-    size_t i;
-    for (i = 0; turn >= 0 && i < q->n_evidence; i++)
-        if (q->evidence[i] == (size_t)turn)
-            return true;
-    return false;
-}
-
 /* Whether text holds the first sentence (or first 60 bytes) of turn: an extractive summary
  * copies sentences, so this is "the detail itself is in the prompt". */
 static bool quotes(const char *text, const char *turn)
@@ -128,15 +105,15 @@ static int ask(mn_db *db, const mn__bpe *bpe, const bt_corpus *c, const bt_quest
         ph->n_items_sum++;
         if (m->kind == MN_KIND_SUMMARY) {
             for (j = 0; j < m->n_sources; j++) {
-                long t2 = turn_of(c, m->sources[j]);
-                if (!is_evidence(q, t2))
+                long t2 = bt_turn_of(c, m->sources[j]);
+                if (!bt_is_evidence(q, t2))
                     continue;
                 hit = true;
                 /* the stricter count: the summary's own text carries the turn's words */
                 if (quotes(m->text, c->turns[t2].text))
                     quoted = true;
             }
-        } else if (is_evidence(q, turn_of(c, m->id))) {
+        } else if (bt_is_evidence(q, bt_turn_of(c, m->id))) {
             hit = quoted = true;
         }
     }

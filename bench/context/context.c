@@ -144,29 +144,6 @@ static int ingest(mn_db *db, bt_corpus *c)
     return rc;
 }
 
-/* Index of the turn of memory id in corpus c, or -1 (ids ascend in turn order). */
-static long turn_of(const bt_corpus *c, mn_id id)
-{
-    size_t lo = 0, hi = c->n_turns;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        if (c->ids[mid] < id)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    return lo < c->n_turns && c->ids[lo] == id ? (long)lo : -1;
-}
-
-static bool is_evidence(const bt_question *q, long turn)
-{
-    size_t i;
-    for (i = 0; turn >= 0 && i < q->n_evidence; i++)
-        if (q->evidence[i] == (size_t)turn)
-            return true;
-    return false;
-}
-
 /* The whole conversation as a naive app would send it: one dated line per turn, the same
  * line format the context uses, counted exactly. */
 static double history_tokens(const mn__bpe *bpe, const bt_corpus *c)
@@ -245,7 +222,7 @@ static void collect_scores(mn_db *db, const bt_dataset *ds, scores *s)
         x = candidates(db, c->user_id, q->text);
         for (i = 0; i < x->n_items; i++) {
             double r = x->items[i].relevance;
-            bool ev = is_evidence(q, turn_of(c, x->items[i].id));
+            bool ev = bt_is_evidence(q, bt_turn_of(c, x->items[i].id));
             dist_add(ev ? &s->ev_hit : &s->other_hit, r);
             if (ev && r > best)
                 best = r;
@@ -329,7 +306,7 @@ static bool has_evidence(const bt_corpus *c, const bt_question *q, const mn_cont
     size_t i, j;
     for (i = 0; i < x->n_items; i++) {
         const mn_context_item *it = &x->items[i];
-        if (is_evidence(q, turn_of(c, it->id)))
+        if (bt_is_evidence(q, bt_turn_of(c, it->id)))
             return true;
         if (it->kind == MN_KIND_SUMMARY) {
             mn_results *r = NULL;
@@ -337,7 +314,7 @@ static bool has_evidence(const bt_corpus *c, const bt_question *q, const mn_cont
             bool found = false;
             if (mn_memory_get(db, NULL, c->user_id, it->id, &r, &e) == MN_OK && r->n)
                 for (j = 0; j < r->hits[0].mem.n_sources && !found; j++)
-                    found = is_evidence(q, turn_of(c, r->hits[0].mem.sources[j]));
+                    found = bt_is_evidence(q, bt_turn_of(c, r->hits[0].mem.sources[j]));
             mn_results_free(r);
             if (found)
                 return true;

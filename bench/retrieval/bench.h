@@ -99,6 +99,10 @@ bt_turn *bt_turn_add(bt_corpus *c);
 void bt_session_begin(bt_corpus *c);
 bt_question *bt_question_add(bt_dataset *d);
 int bt_cat_index(bt_dataset *d, const char *name, bool scored);
+/* Index of the turn of memory `id` in c (c->ids ascend in turn order after ingest), or -1. */
+long bt_turn_of(const bt_corpus *c, mn_id id);
+/* Whether turn (an index from bt_turn_of; -1 is never) is evidence of q. */
+bool bt_is_evidence(const bt_question *q, long turn);
 
 /* ---- bm25.c: the plain baseline ----------------------------------------------------- */
 typedef struct bt_bm25 bt_bm25;

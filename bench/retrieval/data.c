@@ -102,3 +102,25 @@ void bt_dataset_free(bt_dataset *d)
         free(d->cats[c].name);
     memset(d, 0, sizeof *d);
 }
+
+long bt_turn_of(const bt_corpus *c, mn_id id)
+{
+    size_t lo = 0, hi = c->n_turns;
+    while (lo < hi) {
+        size_t mid = (lo + hi) / 2;
+        if (c->ids[mid] < id)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < c->n_turns && c->ids[lo] == id ? (long)lo : -1;
+}
+
+bool bt_is_evidence(const bt_question *q, long turn)
+{
+    size_t i;
+    for (i = 0; turn >= 0 && i < q->n_evidence; i++)
+        if (q->evidence[i] == (size_t)turn)
+            return true;
+    return false;
+}
