@@ -598,6 +598,9 @@ typedef struct mn_context_opts {
                                (cl100k_base, o200k_base); NULL: cl100k_base; unknown: a
                                safe estimate, flagged in the result */
     const char *session_id; /* optional: only memories of this session */
+    int64_t as_of_ms;       /* when the question is asked (ms since the epoch): time
+                               expressions in it ("last week") count back from here, as in
+                               mn_search_opts; 0: now */
 } mn_context_opts;
 
 MN_EXTERN void mn_context_opts_init(mn_context_opts *o);

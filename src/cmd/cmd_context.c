@@ -52,6 +52,8 @@ int cmd_context(int argc, char **argv)
         {"include", "LIST", "parts to use (default all): preferences,facts,memories,"
                             "summaries,system", NULL},
         {"session", "ID", "only memories of this session", NULL},
+        {"as-of", "TIME", "when the question is asked: \"last week\" counts back from here "
+                          "(default now)", NULL},
         {"db", "PATH", "database file (default ./mnemo-data/mnemo.db, or $MNEMO_DB)", NULL},
         {"tenant", "NAME", "tenant (default \"default\")", NULL},
         {"embed-model", "PATH", "built-in embedding model file", NULL},
@@ -86,7 +88,8 @@ int cmd_context(int argc, char **argv)
     max_tokens = co.max_tokens;
     k = co.k;
     if ((rc = cli_int(opts, "max-tokens", 1, MN_CONTEXT_MAX_TOKENS, &max_tokens)) ||
-        (rc = cli_int(opts, "k", 1, MN_MAX_K, &k)))
+        (rc = cli_int(opts, "k", 1, MN_MAX_K, &k)) ||
+        (rc = cli_time(opts, "as-of", &co.as_of_ms)))
         return rc;
     co.max_tokens = (int)max_tokens;
     co.k = (int)k;

@@ -47,6 +47,8 @@ int cmd_search(int argc, char **argv)
         {"session", "ID", "only this session", NULL},
         {"since", "TIME", "only memories at or after this time", NULL},
         {"until", "TIME", "only memories before this time", NULL},
+        {"as-of", "TIME", "when the question is asked: \"last week\" counts back from here "
+                          "(default now)", NULL},
         {"min-score", "X", "drop results scoring below X", NULL},
         {"system", NULL, "search the tenant's system memories", NULL},
         CLI_COMMON_OPTS,
@@ -101,7 +103,8 @@ int cmd_search(int argc, char **argv)
         }
     }
     if ((rc = cli_time(opts, "since", &so.filter.since_ms)) ||
-        (rc = cli_time(opts, "until", &so.filter.until_ms)))
+        (rc = cli_time(opts, "until", &so.filter.until_ms)) ||
+        (rc = cli_time(opts, "as-of", &so.as_of_ms)))
         return rc;
     if ((rc = cli_open_db(opts, false, &db)) != 0)
         return rc;

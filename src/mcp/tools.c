@@ -60,6 +60,9 @@ static const tool tools[] = {
      "\"min_score\":{\"type\":\"number\",\"description\":\"drop results scoring below\"},"
      "\"kinds\":{\"type\":\"array\",\"items\":{\"enum\":" KINDS "},\"description\":\"only "
      "these kinds\"},"
+     "\"as_of\":{\"type\":\"string\",\"description\":\"when the question is asked "
+     "(ISO 8601, e.g. 2024-05-20T09:00:00Z): 'last week' counts back from it (default: "
+     "now)\"},"
      "\"session_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"only this "
      "conversation\"}",
      "\"query\"", true, false, true, t_search},
@@ -81,6 +84,9 @@ static const tool tools[] = {
      "\"include\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"enum\":[\"preferences\","
      "\"facts\",\"memories\",\"summaries\",\"system\"]},\"description\":\"sections to "
      "fill (default: all)\"},"
+     "\"as_of\":{\"type\":\"string\",\"description\":\"when the question is asked "
+     "(ISO 8601, e.g. 2024-05-20T09:00:00Z): 'last week' counts back from it (default: "
+     "now)\"},"
      "\"session_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"only this "
      "conversation\"}",
      "\"query\"", true, false, true, t_context},
@@ -338,6 +344,18 @@ static const char *arg_str(const cJSON *args, const char *name)
     return cJSON_IsString(v) ? v->valuestring : NULL;
 }
 
+/* A time argument (ISO 8601 or a date) into *out_ms; absent leaves it. */
+static int arg_time(const cJSON *args, const char *name, int64_t *out_ms, char *msg, size_t cap)
+{
+    const char *v = arg_str(args, name);
+    if (v && (mn_time_parse(v, out_ms) != MN_OK || *out_ms <= 0)) {
+        snprintf(msg, cap, "argument '%s' is not a time: '%.40s'; use e.g. 2024-05-20 or "
+                 "2024-05-20T09:00:00Z", name, v);
+        return MN_EINVAL;
+    }
+    return MN_OK;
+}
+
 static const cJSON *arg(const cJSON *args, const char *name)
 {
     return cJSON_GetObjectItemCaseSensitive(args, name);
@@ -416,6 +434,8 @@ static int t_search(mn__mcp *m, const char *user, const cJSON *args, cJSON **out
         mn_mode_parse(mode, &so.mode);
     if (ms)
         so.min_score = ms->valuedouble;
+    if ((rc = arg_time(args, "as_of", &so.as_of_ms, msg, cap)))
+        return rc;
     rc = mn_search(m->db, &so, &res, &err);
     if (rc)
         return lib_error(rc, &err, "search failed", msg, cap);
@@ -567,6 +587,8 @@ static int t_context(mn__mcp *m, const char *user, const cJSON *args, cJSON **ou
             return MN_EINVAL;
         }
     }
+    if ((rc = arg_time(args, "as_of", &o.as_of_ms, msg, cap)))
+        return rc;
     rc = mn_context_build(m->db, &o, &c, &err);
     if (rc)
         return lib_error(rc, &err, "cannot build the context", msg, cap);

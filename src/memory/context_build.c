@@ -140,6 +140,7 @@ static int search_kinds(gather *g, mn_scope scope, unsigned kinds, mn_err *err)
     so.filter.session_id = scope == MN_SCOPE_SYSTEM ? NULL : g->o->session_id;
     so.query = g->o->query;
     so.k = g->o->k;
+    so.as_of_ms = g->o->as_of_ms;
     rc = mn_search(g->db, &so, &r, err);
     if (rc)
         return rc;
@@ -283,6 +284,7 @@ static int lift_summaries(gather *g, mn__tok *tok, const qterms *q, mn__buf *scr
     so.filter.statuses = MN_STATUS_BIT(MN_STATUS_ARCHIVED);
     so.query = g->o->query;
     so.k = g->o->k;
+    so.as_of_ms = g->o->as_of_ms;
     if ((rc = mn_search(g->db, &so, &r, err)))
         return rc;
     for (i = 0; i < r->n && rc == MN_OK; i++) {
@@ -369,6 +371,9 @@ static int check_opts(mn_db *db, const mn_context_opts *o, mn_context **out, mn_
     if (o->k < 1 || o->k > MN_MAX_K)
         return mn__err_set(err, MN_ERANGE, "use k between 1 and 1000", "context: k is %d",
                            o->k);
+    if (o->as_of_ms < 0)
+        return mn__err_set(err, MN_ERANGE, "give a time after 1970, or 0 for now",
+                           "context: as_of_ms is %lld", (long long)o->as_of_ms);
     if (!(o->min_score >= 0.0) || isinf(o->min_score))
         return mn__err_set(err, MN_EINVAL, "use a min_score of 0 (keep all) or more",
                            "context: min_score is %g", o->min_score);

@@ -81,6 +81,20 @@ async function connect(args) {
   const tiny = await client.callTool({ name: 'get_context', arguments: { query: 'Can I eat a peanut butter sandwich?', max_tokens: 3 } });
   check('a budget the question alone does not fit is a tool error saying so', tiny.isError === true && /max_tokens|budget/.test(text(tiny)), text(tiny));
 
+  // as_of: "last week" in a question counts back from the time it is asked
+  const q = 'running along the river last week';
+  await client.callTool({ name: 'add_memory', arguments: { text: 'I went running along the river', kind: 'message', role: 'user', created_at: '2023-08-01T10:00:00Z', user_id: 'cal' } });
+  await client.callTool({ name: 'add_memory', arguments: { text: 'I went running along the river, it was cold and windy', kind: 'message', role: 'user', created_at: '2024-05-15T10:00:00Z', user_id: 'cal' } });
+  const sNow = await client.callTool({ name: 'search_memory', arguments: { query: q, user_id: 'cal' } });
+  const sThen = await client.callTool({ name: 'search_memory', arguments: { query: q, user_id: 'cal', as_of: '2024-05-20T00:00:00Z' } });
+  check('search_memory with as_of ranks last week\'s remark first; asked now, the closer text',
+    sNow.structuredContent?.memories?.[0]?.text === 'I went running along the river' &&
+    sThen.structuredContent?.memories?.[0]?.text === 'I went running along the river, it was cold and windy', text(sNow) + text(sThen));
+  const cThen = await client.callTool({ name: 'get_context', arguments: { query: q, user_id: 'cal', as_of: '2024-05-20T00:00:00Z', min_score: 0 } });
+  const score = Object.fromEntries((cThen.structuredContent?.items || []).map((i) => [i.text, i.score]));
+  check('get_context with as_of scores last week\'s remark higher',
+    score['I went running along the river, it was cold and windy'] > score['I went running along the river'], JSON.stringify(score));
+
   const l = await client.callTool({ name: 'list_memories', arguments: { limit: 1 } });
   check('list_memories pages newest first', !l.isError && l.structuredContent?.total === 2 && l.structuredContent.memories.length === 1 &&
     l.structuredContent.memories[0].text.startsWith('I prefer') && l.structuredContent.next_after > 0, text(l));
@@ -97,6 +111,7 @@ async function connect(args) {
   const bad = [
     [{ name: 'search_memory', arguments: { query: 'x', k: 0 } }, /argument 'k' must be from 1 to/],
     [{ name: 'search_memory', arguments: { k: 3 } }, /argument 'query' is required/],
+    [{ name: 'get_context', arguments: { query: 'x', as_of: 'someday' } }, /argument 'as_of' is not a time/],
     [{ name: 'add_memory', arguments: { text: 'x', kind: 'opinion' } }, /argument 'kind' must be one of/],
     [{ name: 'add_memory', arguments: { text: 42 } }, /argument 'text' must be a string/],
     [{ name: 'list_memories', arguments: { colour: 'blue' } }, /unknown argument 'colour'/],

@@ -50,6 +50,13 @@ expect "get of another user's id is not found" 1 'not found' -- "$BIN" get --use
 expect "list shows the count" 0 '\(5 of 5\)' -- "$BIN" list --user alice
 expect "info" 0 'memories +6' -- "$BIN" info
 
+# --as-of: "last week" counts back from the time the question is asked
+"$BIN" add --user dan --text "I went running along the river" --time 2023-08-01T10:00:00Z >/dev/null
+"$BIN" add --user dan --text "I went running along the river, it was cold and windy" --time 2024-05-15T10:00:00Z >/dev/null
+expect "search: asked now, the closer text first" 0 '^[0-9]+ +2023-08-01' -- sh -c "\"$BIN\" search --user dan --query 'running along the river last week' | sed -n 2p"
+expect "search --as-of: last week's remark first" 0 '^[0-9]+ +2024-05-15' -- sh -c "\"$BIN\" search --user dan --query 'running along the river last week' --as-of 2024-05-20 | sed -n 2p"
+expect "bad --as-of" 2 'as-of must be a date' -- "$BIN" context --user dan --query x --as-of someday
+
 # bad input: clear message, non-zero exit, nothing stored
 expect "empty text" 2 'text is empty' -- "$BIN" add --user alice --text ""
 expect "missing --user" 2 'user is required' -- "$BIN" add --text hi

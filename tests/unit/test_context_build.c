@@ -282,3 +282,57 @@ TEST(ctx_build_summary_as_relevant_as_its_sources)
     mn_context_free(c);
     mn_db_close(db);
 }
+
+/* Score of the memory `id` among the context's items; -1 when it is not there. */
+static double item_score(const mn_context *c, mn_id id)
+{
+    size_t i;
+    for (i = 0; i < c->n_items; i++)
+        if (c->items[i].id == id)
+            return c->items[i].score;
+    return -1;
+}
+
+TEST(ctx_build_as_of_moves_time_expressions)
+{
+    static const int64_t asked = T0 + 400 * DAY_MS;
+    mn_db *db = open_db();
+    mn_context_opts o;
+    mn_context *c = NULL;
+    mn_memory_in m;
+    mn_id old_id, recent_id;
+    mn_err err;
+    double old_s, recent_s;
+    mn_memory_in_init(&m);
+    m.user_id = "gus";
+    m.role = MN_ROLE_USER;
+    m.text = "I went running along the river";
+    m.created_at_ms = asked - 300 * DAY_MS;
+    ASSERT_OK(mn_memory_add(db, &m, &old_id, &err), &err);
+    m.text = "I went running along the river, it was cold and windy";
+    m.created_at_ms = asked - 5 * DAY_MS;
+    ASSERT_OK(mn_memory_add(db, &m, &recent_id, &err), &err);
+    mn_context_opts_init(&o);
+    o.user_id = "gus";
+    o.query = "running along the river last week";
+    o.min_score = 0;
+    /* asked now, years later: "last week" holds neither, the closer text scores higher */
+    ASSERT_OK(mn_context_build(db, &o, &c, &err), &err);
+    old_s = item_score(c, old_id);
+    recent_s = item_score(c, recent_id);
+    mn_context_free(c);
+    ASSERT(old_s > 0 && recent_s > 0);
+    ASSERT(old_s > recent_s);
+    /* asked 5 days after the newer remark: it is last week's and overtakes */
+    o.as_of_ms = asked;
+    ASSERT_OK(mn_context_build(db, &o, &c, &err), &err);
+    old_s = item_score(c, old_id);
+    recent_s = item_score(c, recent_id);
+    mn_context_free(c);
+    ASSERT(recent_s > old_s);
+    o.as_of_ms = -1;
+    ASSERT_EQ(mn_context_build(db, &o, &c, &err), MN_ERANGE);
+    ASSERT(strstr(err.msg, "as_of"));
+    ASSERT(c == NULL);
+    mn_db_close(db);
+}
