@@ -106,28 +106,6 @@ cleanup:
     return rc;
 }
 
-/* Re-reads a row after a write and puts it into the loaded partition, if any. */
-static void reindex(mn_db *db, const mn__pkey *k, mn_id id)
-{
-    mn__part *p = mn__part_peek(db, k);
-    mn__arena a;
-    mn__row row;
-    if (!p)
-        return;
-    mn__arena_init(&a, 4096);
-    pthread_rwlock_wrlock(&p->lock);
-    if (!p->load_rc) {
-        int rc = db->sops->get(db->store, k, id, &a, &row, NULL);
-        if (rc == MN_ENOTFOUND)
-            mn__part_remove_id(p, id);
-        else if (rc || mn__part_put_row(db, p, &row))
-            p->stale = true;
-    }
-    pthread_rwlock_unlock(&p->lock);
-    mn__part_release(db, p);
-    mn__arena_release(&a);
-}
-
 int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id id,
                      const mn_memory_patch *patch, mn_err *err)
 {
@@ -202,7 +180,7 @@ int mn_memory_update(mn_db *db, const char *tenant, const char *user_id, mn_id i
     if (rc == MN_ENOTFOUND)
         rc = not_found(err, &k, id);
     if (!rc)
-        reindex(db, &k, id);
+        mn__part_reindex(db, &k, id);
     if (!rc && rp.clear_embedding)
         mn__ewk_kick(db);
 cleanup:

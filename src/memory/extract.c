@@ -49,28 +49,6 @@ typedef struct old {
     const char *text;
 } old;
 
-/* Re-reads a row after a write and puts it into the loaded partition, if any. */
-static void reindex_row(mn_db *db, const mn__pkey *k, mn_id id)
-{
-    mn__part *p = mn__part_peek(db, k);
-    mn__arena a;
-    mn__row row;
-    if (!p)
-        return;
-    mn__arena_init(&a, 4096);
-    pthread_rwlock_wrlock(&p->lock);
-    if (!p->load_rc) {
-        int rc = db->sops->get(db->store, k, id, &a, &row, NULL);
-        if (rc == MN_ENOTFOUND)
-            mn__part_remove_id(p, id);
-        else if (rc || mn__part_put_row(db, p, &row))
-            p->stale = true;
-    }
-    pthread_rwlock_unlock(&p->lock);
-    mn__part_release(db, p);
-    mn__arena_release(&a);
-}
-
 static int supersede(mn_db *db, const mn__pkey *k, mn_id id, mn_id by)
 {
     mn__row_patch rp;
@@ -80,7 +58,7 @@ static int supersede(mn_db *db, const mn__pkey *k, mn_id id, mn_id by)
     rp.superseded_by = by;
     rc = db->sops->update(db->store, k, id, &rp, NULL);
     if (rc == MN_OK)
-        reindex_row(db, k, id);
+        mn__part_reindex(db, k, id);
     return rc == MN_ENOTFOUND ? MN_OK : rc;
 }
 

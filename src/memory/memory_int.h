@@ -170,6 +170,10 @@ void mn__part_drop(mn_db *db, const mn__pkey *k);
 /* Adds or replaces a row in a partition; caller holds the write lock. */
 int mn__part_put_row(mn_db *db, mn__part *p, const mn__row *r);
 void mn__part_remove_id(mn__part *p, mn_id id);
+/* Re-reads row id of k from the store after a write and puts it into the partition of k
+ * when that is loaded (a row gone from the store leaves it; a failed read marks the
+ * partition stale, to be reloaded). */
+void mn__part_reindex(mn_db *db, const mn__pkey *k, mn_id id);
 /* Index of the live row of id, or -1. Caller holds a lock. */
 long mn__part_find(const mn__part *p, mn_id id);
 void mn__parts_free_all(mn_db *db);

@@ -136,6 +136,27 @@ long mn__part_find(const mn__part *p, mn_id id)
     return v ? (long)((uintptr_t)v - 1) : -1;
 }
 
+void mn__part_reindex(mn_db *db, const mn__pkey *k, mn_id id)
+{
+    mn__part *p = mn__part_peek(db, k);
+    mn__arena a;
+    mn__row row;
+    if (!p)
+        return;
+    mn__arena_init(&a, 4096);
+    pthread_rwlock_wrlock(&p->lock);
+    if (!p->load_rc) {
+        int rc = db->sops->get(db->store, k, id, &a, &row, NULL);
+        if (rc == MN_ENOTFOUND)
+            mn__part_remove_id(p, id);
+        else if (rc || mn__part_put_row(db, p, &row))
+            p->stale = true;
+    }
+    pthread_rwlock_unlock(&p->lock);
+    mn__part_release(db, p);
+    mn__arena_release(&a);
+}
+
 void mn__part_remove_id(mn__part *p, mn_id id)
 {
     long i = mn__part_find(p, id);
