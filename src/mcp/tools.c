@@ -23,6 +23,11 @@ typedef struct tool {
 
 #define KINDS "[\"message\",\"preference\",\"fact\",\"summary\"]"
 
+/* The time a question is asked, for search_memory and get_context. */
+#define AS_OF                                                                                \
+    "\"as_of\":{\"type\":\"string\",\"description\":\"when the question is asked (ISO 8601, " \
+    "e.g. 2024-05-20T09:00:00Z): 'last week' counts back from it (default: now)\"},"
+
 static int t_add(mn__mcp *m, const char *user, const cJSON *args, cJSON **out, char *msg,
                  size_t cap);
 static int t_search(mn__mcp *m, const char *user, const cJSON *args, cJSON **out, char *msg,
@@ -60,9 +65,7 @@ static const tool tools[] = {
      "\"min_score\":{\"type\":\"number\",\"description\":\"drop results scoring below\"},"
      "\"kinds\":{\"type\":\"array\",\"items\":{\"enum\":" KINDS "},\"description\":\"only "
      "these kinds\"},"
-     "\"as_of\":{\"type\":\"string\",\"description\":\"when the question is asked "
-     "(ISO 8601, e.g. 2024-05-20T09:00:00Z): 'last week' counts back from it (default: "
-     "now)\"},"
+     AS_OF
      "\"session_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"only this "
      "conversation\"}",
      "\"query\"", true, false, true, t_search},
@@ -84,9 +87,7 @@ static const tool tools[] = {
      "\"include\":{\"type\":\"array\",\"minItems\":1,\"items\":{\"enum\":[\"preferences\","
      "\"facts\",\"memories\",\"summaries\",\"system\"]},\"description\":\"sections to "
      "fill (default: all)\"},"
-     "\"as_of\":{\"type\":\"string\",\"description\":\"when the question is asked "
-     "(ISO 8601, e.g. 2024-05-20T09:00:00Z): 'last week' counts back from it (default: "
-     "now)\"},"
+     AS_OF
      "\"session_id\":{\"type\":\"string\",\"minLength\":1,\"description\":\"only this "
      "conversation\"}",
      "\"query\"", true, false, true, t_context},
