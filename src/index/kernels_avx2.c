@@ -54,12 +54,15 @@ static float dot_f32(const float *a, const float *b, size_t d)
 
 static void scan_f32(const float *q, const float *base, size_t n, size_t d, float *out)
 {
+    const int pf = d <= MN__PF_F32_MAX_DIM;
     size_t r = 0;
     for (; r + 4 <= n; r += 4) {
         const float *b0 = base + r * d, *b1 = b0 + d, *b2 = b1 + d, *b3 = b2 + d;
         __m256 s0 = _mm256_setzero_ps(), s1 = _mm256_setzero_ps();
         __m256 s2 = _mm256_setzero_ps(), s3 = _mm256_setzero_ps();
         size_t i = 0;
+        if (pf)
+            mn__prefetch_ahead(b0, MN__PF_F32_ROWS * d * sizeof(float), 4 * d * sizeof(float));
         for (; i + 8 <= d; i += 8) {
             __m256 qv = _mm256_loadu_ps(q + i);
             s0 = _mm256_fmadd_ps(qv, _mm256_loadu_ps(b0 + i), s0);
@@ -115,6 +118,7 @@ static void scan_i8(const int8_t *q, const int8_t *base, size_t n, size_t d, int
         __m256i s0 = _mm256_setzero_si256(), s1 = _mm256_setzero_si256();
         __m256i s2 = _mm256_setzero_si256(), s3 = _mm256_setzero_si256();
         size_t i = 0, k;
+        mn__prefetch_ahead(b0, MN__PF_I8_ROWS * d, 4 * d);
         for (; i + 16 <= d; i += 16) {
             __m256i qv = widen(q + i);
             s0 = _mm256_add_epi32(s0, _mm256_madd_epi16(qv, widen(b0 + i)));

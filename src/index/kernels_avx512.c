@@ -51,18 +51,9 @@ static inline __m128 reduce4_ps(__m512 s0, __m512 s1, __m512 s2, __m512 s3)
     return _mm_add_ps(_mm256_castps256_ps128(h), _mm256_extractf128_ps(h, 1));
 }
 
-/* Rows ahead of the current four whose lines scan_f32 prefetches, for rows of at most
- * PF_F32_MAX_DIM floats: the four rows are read interleaved, which the hardware prefetcher
- * follows poorly (100k x 384 went from about 0.65 to 0.8 of a streaming read of the same
- * rows; 4 rows ahead measured better than 8 and 16). Longer rows gained nothing (1536:
- * 0.75-0.78 with, 0.80-0.82 without). Past the end of the rows too: a prefetch never faults,
- * and its address is made as an integer, not by pointer arithmetic beyond the array. */
-#define PF_F32 4
-#define PF_F32_MAX_DIM 512
-
 static void scan_f32(const float *q, const float *base, size_t n, size_t d, float *out)
 {
-    const int pf = d <= PF_F32_MAX_DIM;
+    const int pf = d <= MN__PF_F32_MAX_DIM;
     size_t r = 0, full = d & ~(size_t)15;
     __mmask16 mt = mask16(d - full);
     for (; r + 4 <= n; r += 4) {
@@ -71,10 +62,7 @@ static void scan_f32(const float *q, const float *base, size_t n, size_t d, floa
         __m512 s2 = _mm512_setzero_ps(), s3 = _mm512_setzero_ps();
         size_t i = 0;
         if (pf)
-            for (i = 0; i < 4 * d; i += 16)
-                _mm_prefetch((const char *)((uintptr_t)(b0 + i) + PF_F32 * d * sizeof(float)),
-                             _MM_HINT_T0);
-        i = 0;
+            mn__prefetch_ahead(b0, MN__PF_F32_ROWS * d * sizeof(float), 4 * d * sizeof(float));
         for (; i < full; i += 16) {
             __m512 qv = _mm512_loadu_ps(q + i);
             s0 = _mm512_fmadd_ps(qv, _mm512_loadu_ps(b0 + i), s0);
@@ -136,12 +124,6 @@ static inline __m128i reduce4_epi32(__m512i s0, __m512i s1, __m512i s2, __m512i 
     return _mm_add_epi32(_mm256_castsi256_si128(h), _mm256_extracti128_si256(h, 1));
 }
 
-/* Rows ahead of the current four whose lines are prefetched: without it the scan of a
- * partition that is not in cache streamed at about two thirds of the float32 scan's
- * bandwidth (the four rows are read interleaved, which the hardware prefetcher follows
- * poorly); 16 rows (6 KiB at d = 384) measured best of 8, 16, 32 and 64. */
-#define PF_I8 16
-
 /* Rows are the unsigned side: the correction 128 * sum(q) is then paid once per query.
  * Whole 64-byte chunks use plain loads (a masked load per chunk, and four horizontal
  * reductions per row group, made this kernel compute-bound at about a third of the memory
@@ -161,10 +143,7 @@ static void scan_i8(const int8_t *q, const int8_t *base, size_t n, size_t d, int
         const int8_t *b0 = base + r * d, *b1 = b0 + d, *b2 = b1 + d, *b3 = b2 + d;
         __m512i s0 = _mm512_setzero_si512(), s1 = _mm512_setzero_si512();
         __m512i s2 = _mm512_setzero_si512(), s3 = _mm512_setzero_si512();
-        /* past the end of these rows too, as in scan_f32: the caller scans a partition
-         * block by block */
-        for (i = 0; i < 4 * d; i += 64)
-            _mm_prefetch((const char *)((uintptr_t)b0 + PF_I8 * d + i), _MM_HINT_T0);
+        mn__prefetch_ahead(b0, MN__PF_I8_ROWS * d, 4 * d);
         for (i = 0; i < full; i += 64) {
             __m512i qv = _mm512_loadu_si512(q + i);
             s0 = _mm512_dpbusd_epi32(s0, _mm512_xor_si512(_mm512_loadu_si512(b0 + i), flip), qv);

@@ -3,7 +3,7 @@
  * float32 re-rank of the best candidates. Read-only searches may run in parallel. */
 #include <string.h>
 
-#include "index.h"
+#include "index_int.h"
 
 /* Below this many eligible rows the exact float scan is as cheap as the two-step search. */
 #define EXACT_BELOW 256
@@ -262,14 +262,6 @@ static void int8_candidates(const mn__vecset *v, const int8_t *q8, const uint8_t
 
 #define RERANK_AHEAD 4 /* candidate rows prefetched ahead of the one being re-ranked */
 
-static void prefetch_row(const float *row, size_t d)
-{
-    const char *p = (const char *)row;
-    size_t o;
-    for (o = 0; o < d * sizeof(float); o += 64)
-        __builtin_prefetch(p + o);
-}
-
 static int is_zero(const float *q, size_t d)
 {
     size_t i;
@@ -313,11 +305,12 @@ int mn__vecset_topk(const mn__vecset *v, const float *q, const uint8_t *mask, mn
     /* the candidates' float32 rows are scattered over the partition: ask for a few rows
      * ahead so that their cache misses overlap instead of coming one row at a time */
     for (i = 0; i < MN_MIN((size_t)cand.n, RERANK_AHEAD); i++)
-        prefetch_row(v->f32 + (size_t)cand.idx[i] * d, d);
+        mn__prefetch_ahead(v->f32 + (size_t)cand.idx[i] * d, 0, d * sizeof(float));
     for (i = 0; i < (size_t)cand.n; i++) {
         uint32_t r = cand.idx[i];
         if (i + RERANK_AHEAD < (size_t)cand.n)
-            prefetch_row(v->f32 + (size_t)cand.idx[i + RERANK_AHEAD] * d, d);
+            mn__prefetch_ahead(v->f32 + (size_t)cand.idx[i + RERANK_AHEAD] * d, 0,
+                               d * sizeof(float));
         mn__topk_push(out, k->dot_f32(q, v->f32 + (size_t)r * d, d), r);
     }
 cleanup:
