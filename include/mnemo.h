@@ -354,7 +354,8 @@ typedef struct mn_search_opts {
     mn_search_mode mode;
     double min_score;       /* drop hits scoring below; 0: keep all */
     /* When the question is asked (ms since the epoch), the reference of "last week",
-     * "two months ago", "recently": memories from then rank a little higher. 0: now. */
+     * "two months ago", "recently": memories from then rank a little higher. 0: now;
+     * negative: MN_ERANGE. */
     int64_t as_of_ms;
 } mn_search_opts;
 

@@ -53,7 +53,6 @@ int mn__h_context(mn__hreq *rq)
     mn_context *ctx = NULL;
     long long max_tokens, k;
     const cJSON *ms;
-    const char *as_of = NULL;
     char *json = NULL;
     size_t len = 0;
     mn_err err;
@@ -72,13 +71,9 @@ int mn__h_context(mn__hreq *rq)
         (rc = mn__json_int(rq, rq->json, "k", 1, rq->srv->cfg.max_k, &k)) ||
         (rc = mn__json_str(rq, rq->json, "model", false, &o.model)) ||
         (rc = mn__json_str(rq, rq->json, "session_id", false, &o.session_id)) ||
-        (rc = mn__json_str(rq, rq->json, "as_of", false, &as_of)) ||
+        (rc = mn__json_time(rq, rq->json, "as_of", &o.as_of_ms)) ||
         (rc = read_include(rq, &o.include)))
         return rc;
-    if (as_of && (mn_time_parse(as_of, &o.as_of_ms) != MN_OK || o.as_of_ms <= 0))
-        return mn__reply_error(rq, MN__H_EFIELD,
-                               "RFC 3339 like 2024-05-01T10:00:00Z, or ms",
-                               "field 'as_of' is not a time: '%.32s'", as_of);
     ms = cJSON_GetObjectItemCaseSensitive(rq->json, "min_score");
     if (ms && !cJSON_IsNull(ms)) {
         if (!cJSON_IsNumber(ms) || !isfinite(ms->valuedouble) || ms->valuedouble < 0 ||

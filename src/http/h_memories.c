@@ -200,7 +200,6 @@ static int do_search(mn__hreq *rq, const char *user_id, const char *query)
     mn_results *res = NULL;
     long long k = 10;
     const char *mode = mn__query(rq, "mode"), *ms = mn__query(rq, "min_score");
-    const char *as_of = mn__query(rq, "as_of");
     mn__buf b;
     mn_err err;
     bool missing = false;
@@ -224,9 +223,8 @@ static int do_search(mn__hreq *rq, const char *user_id, const char *query)
                                    "query parameter 'min_score' must be a number, got '%.32s'",
                                    ms);
     }
-    if (as_of && (mn_time_parse(as_of, &so.as_of_ms) != MN_OK || so.as_of_ms <= 0))
-        return mn__reply_error(rq, MN__H_EFIELD, "RFC 3339 like 2024-05-01T10:00:00Z, or ms",
-                               "query parameter 'as_of' is not a time: '%.32s'", as_of);
+    if ((rc = mn__query_time(rq, "as_of", &so.as_of_ms)))
+        return rc;
     so.query = query;
     so.k = (int)k;
     rc = mn_search(rq->srv->db, &so, &res, &err);

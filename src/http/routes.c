@@ -335,8 +335,8 @@ const mn__hschema mn__hschemas[] = {
      "\"enum\":[\"preferences\",\"facts\",\"memories\",\"summaries\",\"system\"]}},"
      "\"model\":{\"type\":\"string\",\"description\":\"picks the tokenizer; unknown: "
      "an estimate\"},\"session_id\":{\"type\":\"string\"},\"as_of\":{\"type\":"
-     "\"string\",\"format\":\"date-time\",\"description\":\"when the question is asked: "
-     "'last week' counts back from it (default now)\"}}}"},
+     "[\"string\",\"integer\"],\"description\":\"when the question is asked, RFC 3339 or "
+     "ms: 'last week' counts back from it (default now)\"}}}"},
     {"Context",
      "{\"type\":\"object\",\"properties\":{\"prompt\":{\"type\":\"string\"},"
      "\"items\":{\"type\":\"array\",\"items\":{\"type\":\"object\",\"properties\":{"

@@ -30,6 +30,9 @@ static int check_opts(mn_db *db, const mn_search_opts *o, mn__pkey *k, mn_err *e
                            "unknown search mode %d", (int)o->mode);
     if (o->filter.session_id && (rc = mn__check_id("session id", o->filter.session_id, err)))
         return rc;
+    if (o->as_of_ms < 0)
+        return mn__err_set(err, MN_ERANGE, "give a time after 1970, or 0 for now",
+                           "as_of_ms is %lld", (long long)o->as_of_ms);
     if (o->filter.since_ms && o->filter.until_ms && o->filter.since_ms >= o->filter.until_ms)
         return mn__err_set(err, MN_EINVAL, "make 'since' earlier than 'until'",
                            "empty time range: since %lld >= until %lld",

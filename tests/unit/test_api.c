@@ -520,3 +520,19 @@ TEST(api_search_time_expression)
     /* ...but a question about last week, asked 5 days after the newer one, lifts it */
     ASSERT_EQ(recent_rank("t2.db", "running along the river last week", NULL), 0);
 }
+
+TEST(api_search_as_of_before_1970_is_refused)
+{
+    mn_db *db = open_db("asof.db", "mock");
+    mn_search_opts so;
+    mn_results *r = NULL;
+    mn_err err;
+    mn_search_opts_init(&so);
+    so.filter.user_id = "dan";
+    so.query = "river last week";
+    so.as_of_ms = -1;
+    ASSERT_EQ(mn_search(db, &so, &r, &err), MN_ERANGE);
+    ASSERT(strstr(err.msg, "as_of"));
+    ASSERT(r == NULL);
+    mn_db_close(db);
+}
